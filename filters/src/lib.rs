@@ -1,0 +1,10 @@
+//! Per-document work for taojin: text in, text or verdicts and signals out.
+//!
+//! Nothing here knows about files, Arrow batches, S3 or executors; the `pipeline` crate
+//! drives these types over batches. That keeps every rule testable on a plain `&str`
+//! and usable from another program without the taojin CLI.
+#![warn(missing_docs)]
+
+pub mod normalize;
+
+pub use normalize::{Normalizer, matching_key};

@@ -1,0 +1,433 @@
+//! The job file: what to read, which stages to run, and with which parameters.
+//!
+//! A job file is TOML parsed into these serde types with unknown keys rejected, then
+//! validated ([`JobSpec::validate`]). The types round-trip through serde, and the
+//! canonical JSON of each stage (with everything before it) is hashed into the stage's
+//! config hash: that hash is what resume markers compare.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A job file that could not be read as a valid job.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The TOML did not parse, or a key was unknown or had a bad value (the message names it).
+    #[error("{0}")]
+    Parse(#[from] toml::de::Error),
+    /// The file parsed but a value is not acceptable.
+    #[error("invalid value for `{key}`: {message}")]
+    Invalid {
+        /// Dotted path of the key, e.g. `stages[1].name`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The whole job file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// `[job]`: name, output folder and run-wide settings.
+    pub job: JobSection,
+    /// `[[inputs]]`: the corpora to read.
+    #[serde(default)]
+    pub inputs: Vec<InputSpec>,
+    /// `[[stages]]`: the ordered list of stages.
+    #[serde(default)]
+    pub stages: Vec<StageSpec>,
+}
+
+/// What to do with a record that cannot be read (bad JSON, invalid UTF-8, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadRecordPolicy {
+    /// Stop the run with an error naming the file and line.
+    #[default]
+    Fail,
+    /// Count it under reason `bad_record` and keep it raw in `removed/`.
+    Skip,
+}
+
+/// `[job]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSection {
+    /// Job name, shown in logs and stats.
+    pub name: String,
+    /// Output folder; relative paths resolve against the job file's folder.
+    pub output: String,
+    /// Seed of every random choice the job makes (sampling, shuffles).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Policy for malformed records.
+    #[serde(default)]
+    pub on_bad_record: BadRecordPolicy,
+    /// Documents whose text is longer than this many bytes are bad records.
+    #[serde(default = "default_max_doc_bytes")]
+    pub max_doc_bytes: u64,
+    /// Target size of one ingest task: larger uncompressed JSONL files and Parquet files
+    /// are split into tasks of about this many bytes.
+    #[serde(default = "default_split_bytes")]
+    pub split_bytes: u64,
+    /// Rows per in-memory batch (batches are also cut at 64 MiB of text).
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+    /// zstd level of the Parquet files stages write.
+    #[serde(default = "default_zstd_level")]
+    pub zstd_level: i32,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+fn default_max_doc_bytes() -> u64 {
+    32 << 20
+}
+fn default_split_bytes() -> u64 {
+    256 << 20
+}
+fn default_batch_rows() -> usize {
+    2048
+}
+fn default_zstd_level() -> i32 {
+    1
+}
+
+/// The format of an input, when its file names do not say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputFormat {
+    /// JSON Lines, optionally `.zst` or `.gz` compressed.
+    Jsonl,
+    /// Apache Parquet.
+    Parquet,
+    /// One document per `.txt` file (globs may name directories).
+    Txt,
+}
+
+/// `[[inputs]]`: one named corpus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Input name, written to the `source` column: the unit of mixing.
+    pub name: String,
+    /// A path or glob; relative to the job file's folder.
+    pub path: String,
+    /// Format; by default taken from each file's extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<InputFormat>,
+    /// Field holding the text.
+    #[serde(default = "default_text_field")]
+    pub text_field: String,
+    /// Field holding the document id; missing ids are derived as `source/file/line`.
+    #[serde(default = "default_id_field")]
+    pub id_field: String,
+    /// Field holding the URL.
+    #[serde(default = "default_url_field")]
+    pub url_field: String,
+}
+
+fn default_text_field() -> String {
+    "text".into()
+}
+fn default_id_field() -> String {
+    "id".into()
+}
+fn default_url_field() -> String {
+    "url".into()
+}
+
+/// `[[stages]]`: one stage, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StageSpec {
+    /// Unicode and whitespace normalization; drops documents left empty.
+    Normalize(NormalizeSpec),
+}
+
+impl StageSpec {
+    /// The stage kind as written in the job file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StageSpec::Normalize(_) => "normalize",
+        }
+    }
+
+    /// The stage name: `name` if given, else the kind. Also its output folder name.
+    pub fn name(&self) -> &str {
+        match self {
+            StageSpec::Normalize(s) => s.name.as_deref().unwrap_or("normalize"),
+        }
+    }
+}
+
+/// Parameters of the `normalize` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizeSpec {
+    /// Stage name (default `normalize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Remove ANSI terminal escape sequences (`ESC [ … m`) along with control characters.
+    #[serde(default = "yes")]
+    pub strip_ansi: bool,
+    /// Map exotic spaces (no-break, thin, en/em …) to ASCII space. The ideographic space
+    /// U+3000 is kept: it is Chinese typography, not noise.
+    #[serde(default = "yes")]
+    pub unify_spaces: bool,
+    /// Collapse runs of spaces and tabs inside a line to one space (off by default: it
+    /// destroys code and table layout).
+    #[serde(default)]
+    pub collapse_spaces: bool,
+    /// Longest run of blank lines kept.
+    #[serde(default = "one")]
+    pub max_blank_lines: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+
+impl Default for NormalizeSpec {
+    fn default() -> Self {
+        NormalizeSpec {
+            name: None,
+            strip_ansi: true,
+            unify_spaces: true,
+            collapse_spaces: false,
+            max_blank_lines: 1,
+        }
+    }
+}
+
+/// Names reserved for other things in the output folder.
+const RESERVED_NAMES: &[&str] = &["shards", "stats.json", "removed"];
+
+fn check_name(key: String, name: &str) -> Result<(), JobError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !RESERVED_NAMES.contains(&name);
+    if ok {
+        Ok(())
+    } else {
+        Err(JobError::Invalid {
+            key,
+            message: format!(
+                "`{name}` must be 1–64 characters of a-z, 0-9, `_`, `-` and not one of {RESERVED_NAMES:?}"
+            ),
+        })
+    }
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> JobError {
+    JobError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl JobSpec {
+    /// Parses and validates a job file's text.
+    pub fn from_toml(text: &str) -> Result<JobSpec, JobError> {
+        let spec: JobSpec = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The job as TOML; parsing it back gives an equal `JobSpec`.
+    pub fn to_toml(&self) -> String {
+        // Serializing plain structs of strings, numbers and bools to TOML cannot fail.
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks what serde cannot: non-empty lists, unique names, sane numbers.
+    pub fn validate(&self) -> Result<(), JobError> {
+        if self.job.name.trim().is_empty() {
+            return Err(invalid("job.name", "must not be empty"));
+        }
+        if self.job.output.trim().is_empty() {
+            return Err(invalid("job.output", "must not be empty"));
+        }
+        if self.job.max_doc_bytes == 0 {
+            return Err(invalid("job.max_doc_bytes", "must be > 0"));
+        }
+        if self.job.split_bytes == 0 {
+            return Err(invalid("job.split_bytes", "must be > 0"));
+        }
+        if self.job.batch_rows == 0 {
+            return Err(invalid("job.batch_rows", "must be > 0"));
+        }
+        if !(1..=22).contains(&self.job.zstd_level) {
+            return Err(invalid("job.zstd_level", "must be 1..=22"));
+        }
+        if self.inputs.is_empty() {
+            return Err(invalid("inputs", "at least one [[inputs]] is required"));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            check_name(format!("inputs[{i}].name"), &input.name)?;
+            if !seen.insert(input.name.as_str()) {
+                return Err(invalid(
+                    format!("inputs[{i}].name"),
+                    format!("`{}` is used twice", input.name),
+                ));
+            }
+            if input.path.trim().is_empty() {
+                return Err(invalid(format!("inputs[{i}].path"), "must not be empty"));
+            }
+        }
+        if self.stages.is_empty() {
+            return Err(invalid("stages", "at least one [[stages]] is required"));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            check_name(format!("stages[{i}].name"), stage.name())?;
+            if !seen.insert(stage.name()) {
+                return Err(invalid(
+                    format!("stages[{i}].name"),
+                    format!(
+                        "`{}` is used twice; give one of them another `name`",
+                        stage.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// One config hash per stage. Each covers the output-relevant `[job]` settings, the
+    /// inputs (plus `inputs_fingerprint`, which the planner derives from the files found),
+    /// and every stage up to and including this one: a change reruns that stage and all
+    /// after it, and nothing before it.
+    pub fn stage_hashes(&self, inputs_fingerprint: &str) -> Vec<String> {
+        // `name` and `output` do not change what a stage writes.
+        let mut job = serde_json::to_value(&self.job).unwrap_or_default();
+        if let Some(map) = job.as_object_mut() {
+            map.remove("name");
+            map.remove("output");
+        }
+        let base =
+            serde_json::json!({ "job": job, "inputs": self.inputs, "files": inputs_fingerprint });
+        let mut prev = sha256_hex(base.to_string().as_bytes());
+        self.stages
+            .iter()
+            .map(|stage| {
+                let own = serde_json::to_string(stage).unwrap_or_default();
+                prev = sha256_hex(format!("{prev}\n{own}").as_bytes());
+                prev.clone()
+            })
+            .collect()
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[job]
+name = "demo"
+output = "out/demo"
+
+[[inputs]]
+name = "web-zh"
+path = "data/zh-*.jsonl.zst"
+
+[[stages]]
+kind = "normalize"
+"#;
+
+    #[test]
+    fn parses_minimal_with_defaults() {
+        let spec = JobSpec::from_toml(MINIMAL).expect("valid job");
+        assert_eq!(spec.job.seed, 42);
+        assert_eq!(spec.job.on_bad_record, BadRecordPolicy::Fail);
+        assert_eq!(spec.inputs[0].text_field, "text");
+        assert_eq!(spec.stages[0].name(), "normalize");
+        assert_eq!(
+            spec.stages[0],
+            StageSpec::Normalize(NormalizeSpec::default())
+        );
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let spec = JobSpec::from_toml(MINIMAL).expect("valid job");
+        let again = JobSpec::from_toml(&spec.to_toml()).expect("round trip parses");
+        assert_eq!(spec, again);
+        assert_eq!(spec.stage_hashes("f"), again.stage_hashes("f"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let bad = MINIMAL
+            .replace("seed", "sed")
+            .replace("output = \"out/demo\"", "output = \"o\"\nsed = 1");
+        let err = JobSpec::from_toml(&bad).expect_err("unknown key");
+        assert!(err.to_string().contains("sed"), "{err}");
+        let bad = format!("{MINIMAL}strip_ansii = true\n");
+        let err = JobSpec::from_toml(&bad).expect_err("unknown stage key");
+        assert!(err.to_string().contains("strip_ansii"), "{err}");
+        let bad = MINIMAL.replace("kind = \"normalize\"", "kind = \"normalise\"");
+        let err = JobSpec::from_toml(&bad).expect_err("unknown kind");
+        assert!(err.to_string().contains("normalise"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = MINIMAL.replace(
+            "output = \"out/demo\"",
+            "output = \"o\"\non_bad_record = \"ignore\"",
+        );
+        let err = JobSpec::from_toml(&bad).expect_err("bad enum");
+        assert!(err.to_string().contains("ignore"), "{err}");
+        let bad = MINIMAL.replace("output = \"out/demo\"", "output = \"o\"\nmax_doc_bytes = 0");
+        let err = JobSpec::from_toml(&bad).expect_err("zero");
+        assert!(err.to_string().contains("job.max_doc_bytes"), "{err}");
+        let twice = format!("{MINIMAL}\n[[stages]]\nkind = \"normalize\"\n");
+        let err = JobSpec::from_toml(&twice).expect_err("duplicate stage");
+        assert!(err.to_string().contains("stages[1].name"), "{err}");
+    }
+
+    #[test]
+    fn hashes_chain_and_ignore_name() {
+        let spec = JobSpec::from_toml(MINIMAL).expect("valid");
+        let mut renamed = spec.clone();
+        renamed.job.name = "other".into();
+        renamed.job.output = "elsewhere".into();
+        assert_eq!(spec.stage_hashes("f"), renamed.stage_hashes("f"));
+        let mut two = spec.clone();
+        two.stages.push(StageSpec::Normalize(NormalizeSpec {
+            name: Some("again".into()),
+            ..Default::default()
+        }));
+        let h1 = spec.stage_hashes("f");
+        let h2 = two.stage_hashes("f");
+        assert_eq!(h1[0], h2[0], "adding a later stage keeps earlier hashes");
+        let mut changed = two.clone();
+        let StageSpec::Normalize(n) = &mut changed.stages[1];
+        n.collapse_spaces = true;
+        let h3 = changed.stage_hashes("f");
+        assert_eq!(h2[0], h3[0]);
+        assert_ne!(h2[1], h3[1]);
+        assert_ne!(
+            spec.stage_hashes("f"),
+            spec.stage_hashes("g"),
+            "input files are part of the hash"
+        );
+    }
+}

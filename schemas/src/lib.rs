@@ -1,0 +1,19 @@
+//! The data contracts of taojin.
+//!
+//! Everything that crosses a boundary between stages, processes or machines is defined
+//! here and nowhere else: the Arrow schema of a document row, the job file, per-task and
+//! per-run statistics. Keeping them in one dependency-light crate lets `filters`, `dedup`
+//! and `pipeline` agree on names without depending on each other, and lets outside tools
+//! (a trainer, a dashboard) read our outputs with the same types.
+#![warn(missing_docs)]
+
+pub mod document;
+pub mod job;
+pub mod stats;
+
+pub use document::{columns, document_schema, removed_schema};
+pub use job::{
+    BadRecordPolicy, InputFormat, InputSpec, JobError, JobSection, JobSpec, NormalizeSpec,
+    StageSpec,
+};
+pub use stats::{ConservationError, RunStats, StageStats, TaskStats};
