@@ -26,6 +26,11 @@ enum CharAction {
 }
 
 fn classify(c: char, unify_spaces: bool) -> CharAction {
+    // Fast accept of the bulk of CJK, kana and hangul text (no special characters live
+    // between U+3041 and the noncharacters at U+FDD0).
+    if ('\u{3041}'..'\u{FDD0}').contains(&c) {
+        return CharAction::Keep;
+    }
     match c {
         '\n' | '\t' => CharAction::Keep,
         // U+0085 NEL and the Unicode line/paragraph separators end lines.
@@ -60,40 +65,56 @@ impl Normalizer {
     /// Normalizes `text`; borrows it when nothing changes (the common case for clean
     /// input, which then costs one scan and no allocation).
     pub fn normalize<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let cleaned = self.clean_chars(text);
-        let nfc: Cow<'_, str> = match is_nfc_quick(cleaned.chars()) {
-            IsNormalized::Yes => cleaned,
-            _ => Cow::Owned(cleaned.nfc().collect()),
+        let (first_change, ascii) = self.scan(text);
+        let cleaned = match first_change {
+            Some(i) => Cow::Owned(self.clean_chars(text, i)),
+            None => Cow::Borrowed(text),
         };
-        match self.tidy_lines(&nfc) {
-            Some(tidied) => Cow::Owned(tidied),
-            None => match nfc {
-                Cow::Borrowed(_) => Cow::Borrowed(text),
-                Cow::Owned(s) => Cow::Owned(s),
-            },
+        // ASCII is always NFC; otherwise the quick check settles almost every text.
+        let nfc: Cow<'_, str> = if ascii || is_nfc_quick(cleaned.chars()) == IsNormalized::Yes {
+            cleaned
+        } else {
+            let composed: String = cleaned.nfc().collect();
+            // The quick check answers "maybe" for some NFC text; keep the borrow then.
+            if composed == cleaned.as_ref() {
+                cleaned
+            } else {
+                Cow::Owned(composed)
+            }
+        };
+        if !self.needs_tidy(&nfc) {
+            return nfc;
         }
+        Cow::Owned(self.tidy_lines(&nfc))
     }
 
-    /// First pass: characters. Returns `Borrowed` when no character changes.
-    fn clean_chars<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    /// One pass over the bytes: the first position whose character changes (if any), and
+    /// whether the text is pure ASCII.
+    fn scan(&self, text: &str) -> (Option<usize>, bool) {
         let bytes = text.as_bytes();
-        // Fast path: find the first position that may need work.
-        let mut first = None;
-        for (i, c) in text.char_indices() {
-            if c.is_ascii() && plain_ascii(bytes[i]) {
+        let mut ascii = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if !plain_ascii(b) {
+                    return (Some(i), ascii);
+                }
+                i += 1;
                 continue;
             }
-            if c == '\r'
-                || (c == '\u{1B}' && self.spec.strip_ansi)
-                || !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep)
-            {
-                first = Some(i);
-                break;
+            ascii = false;
+            let c = text[i..].chars().next().unwrap_or('\0');
+            if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
+                return (Some(i), false);
             }
+            i += c.len_utf8();
         }
-        let Some(first) = first else {
-            return Cow::Borrowed(text);
-        };
+        (None, ascii)
+    }
+
+    /// First pass: characters, from `first` (the first one that changes) on.
+    fn clean_chars(&self, text: &str, first: usize) -> String {
         let mut out = String::with_capacity(text.len());
         out.push_str(&text[..first]);
         let mut chars = text[first..].chars().peekable();
@@ -112,19 +133,47 @@ impl Normalizer {
                 },
             }
         }
-        Cow::Owned(out)
+        out
+    }
+
+    /// True when [`Self::tidy_lines`] would change `text`; checked without allocating.
+    fn needs_tidy(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return false;
+        }
+        if text.starts_with('\n') || text.ends_with('\n') {
+            return true;
+        }
+        if self.spec.collapse_spaces && (text.contains("  ") || text.contains('\t')) {
+            return true;
+        }
+        let mut blank_run = 0usize;
+        for line in text.split('\n') {
+            if line.is_empty() {
+                blank_run += 1;
+                if blank_run > self.spec.max_blank_lines {
+                    return true;
+                }
+                continue;
+            }
+            blank_run = 0;
+            if line.chars().next_back().is_some_and(char::is_whitespace) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Second pass: lines. Trailing whitespace, optional space collapsing, blank-line runs,
-    /// leading and trailing blank lines. `None` when nothing changes.
-    fn tidy_lines(&self, text: &str) -> Option<String> {
+    /// leading and trailing blank lines.
+    fn tidy_lines(&self, text: &str) -> String {
         let max_blank = self.spec.max_blank_lines;
         let mut out = String::with_capacity(text.len());
         let mut blank_run = 0usize;
         let mut seen_content = false;
         for line in text.split('\n') {
             let line = line.trim_end();
-            if line.trim_start().is_empty() {
+            if line.is_empty() {
                 blank_run += 1;
                 continue;
             }
@@ -142,7 +191,7 @@ impl Normalizer {
                 out.push_str(line);
             }
         }
-        (out != text).then_some(out)
+        out
     }
 }
 
@@ -279,6 +328,56 @@ mod tests {
     #[test]
     fn empty_after_normalization() {
         assert_eq!(norm(" \n\u{200B}\t\r\n\u{1B}[0m"), "");
+    }
+
+    #[test]
+    fn idempotent_and_fast_paths_agree() {
+        let samples = [
+            "",
+            "a",
+            "a\n",
+            "\na",
+            "a\n\nb",
+            "a\n\n\nb",
+            "a \nb",
+            "a\u{3000}\nb",
+            "\u{3000}\u{3000}缩进",
+            "x\r\ny",
+            "\u{1B}[1;31mred\u{1B}[0m",
+            "tab\tin\tline",
+            "a\u{A0}\u{A0}b",
+            "e\u{301}\u{301}",
+            "  lead",
+            "trail  ",
+            "\n\n",
+            " ",
+            "中文，标点。\n\n\n\n下一段",
+            "\u{85}nel",
+            "a\u{2028}b",
+        ];
+        for spec in [
+            NormalizeSpec::default(),
+            NormalizeSpec {
+                collapse_spaces: true,
+                max_blank_lines: 0,
+                ..Default::default()
+            },
+        ] {
+            let n = Normalizer::new(&spec);
+            for s in samples {
+                let once = n.normalize(s).into_owned();
+                assert_eq!(n.normalize(&once), once.as_str(), "idempotent on {s:?}");
+                assert!(
+                    matches!(n.normalize(&once), Cow::Borrowed(_)),
+                    "normalized text is borrowed: {once:?}"
+                );
+                assert_eq!(
+                    n.needs_tidy(s),
+                    n.tidy_lines(s) != s,
+                    "needs_tidy agrees on {s:?}"
+                );
+            }
+        }
     }
 
     #[test]

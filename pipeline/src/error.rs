@@ -22,8 +22,8 @@ pub enum PipelineError {
     /// A setting or argument is wrong in a way the job file parser cannot see.
     #[error("{0}")]
     Config(String),
-    /// A record that cannot be read under `on_bad_record = "fail"`.
-    #[error("{file}:{line}: {detail}")]
+    /// A record (or a whole file, `line` 0) that cannot be read under `on_bad_record = "fail"`.
+    #[error("{}", located(file, *line, detail))]
     BadRecord {
         /// The input file.
         file: String,
@@ -69,6 +69,14 @@ pub enum PipelineError {
     Internal(String),
 }
 
+fn located(file: &str, line: u64, detail: &str) -> String {
+    if line == 0 {
+        format!("{file}: {detail}")
+    } else {
+        format!("{file}:{line}: {detail}")
+    }
+}
+
 impl PipelineError {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> PipelineError {
@@ -77,13 +85,18 @@ impl PipelineError {
     }
 
     /// Wraps a Parquet error with the file it concerns.
-    pub fn parquet(path: impl AsRef<Path>) -> impl FnOnce(parquet::errors::ParquetError) -> PipelineError {
+    pub fn parquet(
+        path: impl AsRef<Path>,
+    ) -> impl FnOnce(parquet::errors::ParquetError) -> PipelineError {
         let path = path.as_ref().to_path_buf();
         move |source| PipelineError::Parquet { path, source }
     }
 
     /// True for bugs in taojin rather than problems with the job or its input.
     pub fn is_internal(&self) -> bool {
-        matches!(self, PipelineError::Conservation(_) | PipelineError::Internal(_))
+        matches!(
+            self,
+            PipelineError::Conservation(_) | PipelineError::Internal(_)
+        )
     }
 }

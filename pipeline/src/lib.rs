@@ -1,1 +1,22 @@
-//! placeholder
+//! The taojin engine: job planning, readers and writers, the local executor with resume
+//! markers and enforced accounting, and the stages that wire `filters` and `dedup` into
+//! batches. The `taojin` binary is a thin layer over this crate.
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod demo;
+pub mod demo_data;
+pub mod error;
+pub mod executor;
+pub mod ingest;
+pub mod job;
+pub mod plan;
+pub mod progress;
+pub mod report;
+pub mod stages;
+pub mod task;
+pub mod writer;
+
+pub use error::{PipelineError, Result};
+pub use executor::{RunOptions, run};
+pub use job::LoadedJob;

@@ -1,1 +1,125 @@
-fn main() {}
+//! The `taojin` command line: parses arguments, sets up logging, calls the engine, and
+//! turns errors into a one-line cause and an exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use taojin_pipeline::{LoadedJob, PipelineError, RunOptions, report};
+use taojin_schemas::RunStats;
+
+/// taojin (淘金): raw bilingual zh+en text in, training-ready token shards out.
+#[derive(Parser)]
+#[command(name = "taojin", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a job file: every stage, resuming tasks that already finished.
+    Run {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Rerun every task, even those with a matching done marker.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the funnel of a finished run.
+    Stats {
+        /// The job's output folder.
+        out: PathBuf,
+        /// Print stats.json as is.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the deterministic synthetic demo corpus.
+    DemoData {
+        /// Folder to write into.
+        dir: PathBuf,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Size multiplier (1 ≈ 3,000 documents).
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let internal = err.chain().any(|c| {
+                c.downcast_ref::<PipelineError>()
+                    .is_some_and(PipelineError::is_internal)
+            });
+            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::from(if internal { 3 } else { 1 })
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,taojin_pipeline=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Run {
+            job,
+            threads,
+            force,
+        } => {
+            if threads == Some(0) {
+                anyhow::bail!("--threads must be at least 1");
+            }
+            let loaded = LoadedJob::load(&job)?;
+            let stats = taojin_pipeline::run(&loaded, &RunOptions { threads, force })?;
+            print_stdout(&report::funnel(&stats))
+        }
+        Command::Stats { out, json } => {
+            let path = out.join("stats.json");
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("{}: no stats (has the job run?)", path.display()))?;
+            if json {
+                let mut s = String::from_utf8_lossy(&bytes).into_owned();
+                if !s.ends_with('\n') {
+                    s.push('\n');
+                }
+                return print_stdout(&s);
+            }
+            let stats: RunStats = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not a taojin stats file", path.display()))?;
+            print_stdout(&report::funnel(&stats))
+        }
+        Command::DemoData { dir, seed, scale } => {
+            let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;
+            print_stdout(&summary)
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`taojin stats out | head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

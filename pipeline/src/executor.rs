@@ -1,0 +1,217 @@
+//! The local executor: runs a plan's stages in order, the tasks of each stage in
+//! parallel on a rayon pool, skipping tasks whose done marker matches.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use taojin_schemas::{RunStats, StageStats, TaskStats};
+
+use crate::error::{PipelineError, Result};
+use crate::job::LoadedJob;
+use crate::plan::{Plan, PlannedStage, plan};
+use crate::progress::Progress;
+use crate::stages;
+use crate::task::{StageRun, TaskInput, TaskPaths, part_name, run_task};
+use crate::writer::{is_tmp_name, parquet_properties, write_atomic};
+
+/// How to run a job.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Rerun every task, ignoring done markers.
+    pub force: bool,
+}
+
+/// Environment variable of the test-only fail point: `STAGE:TASK` aborts the process in
+/// that task after its files are written and before they are committed, as a crash would.
+pub const FAILPOINT_ENV: &str = "TAOJIN_FAILPOINT_CRASH";
+
+/// `<stage>/_stage.json`: which config the stage folder holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct StageMeta {
+    hash: String,
+    tasks: usize,
+    #[serde(default)]
+    seconds: Option<f64>,
+}
+
+/// Runs a job and returns its stats (also written to `<output>/stats.json`).
+pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
+    let plan = plan(job)?;
+    fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("taojin-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let failpoint = std::env::var(FAILPOINT_ENV).ok();
+    let progress = Progress::new();
+    let props = parquet_properties(job.spec.job.zstd_level)?;
+    let mut run_stats = RunStats {
+        job: job.spec.job.name.clone(),
+        stages: Vec::new(),
+    };
+    tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads, "planned");
+    for (index, planned) in plan.stages.iter().enumerate() {
+        let stats = run_stage(
+            job,
+            &plan,
+            index,
+            planned,
+            &pool,
+            opts,
+            &progress,
+            &props,
+            failpoint.as_deref(),
+        )?;
+        run_stats.stages.push(stats);
+    }
+    run_stats.check_conservation()?;
+    let json = serde_json::to_vec_pretty(&run_stats)
+        .map_err(|e| PipelineError::Internal(e.to_string()))?;
+    write_atomic(&plan.output.join("stats.json"), &json)?;
+    Ok(run_stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_stage(
+    job: &LoadedJob,
+    plan: &Plan,
+    index: usize,
+    planned: &PlannedStage,
+    pool: &rayon::ThreadPool,
+    opts: &RunOptions,
+    progress: &Progress,
+    props: &parquet::file::properties::WriterProperties,
+    failpoint: Option<&str>,
+) -> Result<StageStats> {
+    let name = planned.spec.name();
+    let dir = plan.output.join(name);
+    let previous_seconds = prepare_stage_dir(&dir, planned, opts.force)?;
+    let stage = stages::build(&planned.spec)?;
+    let todo: Vec<usize> = (0..planned.tasks)
+        .filter(|&t| !TaskPaths::new(&dir, t).is_done(&planned.hash))
+        .collect();
+    let resumed = planned.tasks - todo.len();
+    if resumed > 0 {
+        tracing::info!(stage = name, resumed, "tasks already done, skipped");
+    }
+    let bar = progress.stage(name, todo.len());
+    let crash_task = failpoint
+        .and_then(|f| f.rsplit_once(':'))
+        .filter(|(s, _)| *s == name)
+        .and_then(|(_, t)| t.parse().ok());
+    let run = StageRun {
+        name,
+        hash: &planned.hash,
+        dir: &dir,
+        stage: stage.as_ref(),
+        job: &job.spec,
+        props: props.clone(),
+        progress: &bar,
+        crash_task,
+    };
+    let prev_dir = index
+        .checked_sub(1)
+        .map(|i| plan.output.join(plan.stages[i].spec.name()));
+    let start = Instant::now();
+    let results: Vec<Result<TaskStats>> = pool.install(|| {
+        todo.par_iter()
+            .map(|&task| {
+                let input = match &prev_dir {
+                    None => TaskInput::Split(&plan.splits[task]),
+                    Some(prev) => {
+                        TaskInput::Part(prev.join(format!("{}.parquet", part_name(task))))
+                    }
+                };
+                run_task(&run, task, input)
+            })
+            .collect()
+    });
+    bar.finish();
+    // The first failure in task order, whatever order the threads met them in.
+    for r in results {
+        r?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let mut tasks = Vec::with_capacity(planned.tasks);
+    for t in 0..planned.tasks {
+        let path = TaskPaths::new(&dir, t).stats;
+        let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
+        let stats: TaskStats = serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::Internal(format!("{}: {e}", path.display())))?;
+        tasks.push(stats);
+    }
+    let mut stats = StageStats::from_tasks(name, planned.spec.kind(), &tasks);
+    stats.tasks_resumed = resumed;
+    stats.seconds = match previous_seconds {
+        Some(s) if todo.is_empty() => s,
+        _ => seconds,
+    };
+    stats.check_conservation()?;
+    write_stage_meta(&dir, planned, Some(stats.seconds))?;
+    tracing::info!(
+        stage = name,
+        docs_in = stats.docs_in,
+        docs_kept = stats.docs_kept,
+        removed = stats.docs_removed_total(),
+        mb_per_s = format!(
+            "{:.1}",
+            stats.bytes_in as f64 / 1e6 / stats.seconds.max(1e-9)
+        ),
+        "stage done"
+    );
+    Ok(stats)
+}
+
+fn write_stage_meta(dir: &Path, planned: &PlannedStage, seconds: Option<f64>) -> Result<()> {
+    let meta = StageMeta {
+        hash: planned.hash.clone(),
+        tasks: planned.tasks,
+        seconds,
+    };
+    let json =
+        serde_json::to_vec_pretty(&meta).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    write_atomic(&dir.join("_stage.json"), &json)
+}
+
+/// Makes the stage folder ready: wiped when forced or when it holds another config,
+/// temporary files of dead runs deleted. Returns the stage seconds recorded last time.
+fn prepare_stage_dir(dir: &Path, planned: &PlannedStage, force: bool) -> Result<Option<f64>> {
+    let meta: Option<StageMeta> = fs::read(dir.join("_stage.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let matches = meta
+        .as_ref()
+        .is_some_and(|m| m.hash == planned.hash && m.tasks == planned.tasks);
+    if dir.exists() && (force || !matches) {
+        if !force {
+            tracing::info!(
+                stage = planned.spec.name(),
+                "config changed: rerunning the stage"
+            );
+        }
+        fs::remove_dir_all(dir).map_err(PipelineError::io(dir))?;
+    }
+    for sub in ["", "removed", "_stats", "_done"] {
+        let d = dir.join(sub);
+        fs::create_dir_all(&d).map_err(PipelineError::io(&d))?;
+        for entry in fs::read_dir(&d).map_err(PipelineError::io(&d))?.flatten() {
+            if is_tmp_name(&entry.file_name().to_string_lossy()) {
+                fs::remove_file(entry.path()).map_err(PipelineError::io(entry.path()))?;
+            }
+        }
+    }
+    if !matches || force {
+        write_stage_meta(dir, planned, None)?;
+        return Ok(None);
+    }
+    Ok(meta.and_then(|m| m.seconds))
+}

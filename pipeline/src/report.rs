@@ -1,0 +1,80 @@
+//! The funnel table `taojin stats` and `taojin run` print.
+
+use std::fmt::Write;
+
+use taojin_schemas::RunStats;
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2}", bytes as f64 / 1e6)
+}
+
+/// A readable table: per stage, documents in / kept / removed by reason, MB in / kept,
+/// and throughput (wall MB/s and MB/s per core-second of task time).
+pub fn funnel(stats: &RunStats) -> String {
+    let mut rows = vec![[
+        "stage".to_string(),
+        "kind".into(),
+        "docs in".into(),
+        "kept".into(),
+        "removed".into(),
+        "MB in".into(),
+        "MB kept".into(),
+        "MB/s".into(),
+        "MB/s/core".into(),
+        "removed by reason".into(),
+    ]];
+    for s in &stats.stages {
+        let reasons = s
+            .docs_removed
+            .iter()
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let rate = |secs: f64| {
+            if secs > 0.0 {
+                format!("{:.1}", s.bytes_in as f64 / 1e6 / secs)
+            } else {
+                "-".into()
+            }
+        };
+        let kept_pct = if s.docs_in > 0 {
+            100.0 * s.docs_kept as f64 / s.docs_in as f64
+        } else {
+            100.0
+        };
+        rows.push([
+            s.name.clone(),
+            s.kind.clone(),
+            s.docs_in.to_string(),
+            format!("{} ({kept_pct:.1}%)", s.docs_kept),
+            s.docs_removed_total().to_string(),
+            mb(s.bytes_in),
+            mb(s.bytes_kept),
+            rate(s.seconds),
+            rate(s.task_seconds),
+            if reasons.is_empty() {
+                "-".into()
+            } else {
+                reasons
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..10)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("job {}\n", stats.job);
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            if (2..=8).contains(&c) {
+                let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
+            } else {
+                let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

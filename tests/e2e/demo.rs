@@ -1,0 +1,40 @@
+//! The demo: `taojin demo-data` and `jobs/demo.toml` as a newcomer runs them.
+
+use crate::util::*;
+
+#[test]
+fn demo_data_is_deterministic() {
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-data", "a"]);
+    ws.run_ok(&["demo-data", "b"]);
+    let files = all_files(&ws.path("a"));
+    assert!(files.len() >= 5, "{files:?}");
+    assert_eq!(files, all_files(&ws.path("b")));
+    for f in files {
+        assert_eq!(
+            std::fs::read(ws.path("a").join(&f)).expect("a"),
+            std::fs::read(ws.path("b").join(&f)).expect("b")
+        );
+    }
+}
+
+#[test]
+fn demo_job_runs_and_conserves() {
+    let ws = Workspace::new();
+    let job = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../jobs/demo.toml"))
+        .expect("jobs/demo.toml");
+    ws.write("jobs/demo.toml", job);
+    ws.run_ok(&["demo-data", "data/demo"]);
+    let table = ws.run_ok(&["run", "jobs/demo.toml"]);
+    assert!(table.contains("normalize"), "{table}");
+    let stats = ws.stats("out/demo");
+    let first = &stats["stages"][0];
+    assert!(first["docs_in"].as_u64().expect("n") > 1000, "{first}");
+    assert_conserved(&stats);
+    // Truth records travel with the documents in `meta`.
+    let meta = column(&ws.path("out/demo/normalize"), "meta", false);
+    assert!(
+        meta.iter().flatten().all(|m| m.contains("\"truth\"")),
+        "every demo doc carries its truth record"
+    );
+}

@@ -1,0 +1,157 @@
+//! Conservation, determinism across thread counts, and crash/resume equivalence.
+
+use crate::util::*;
+
+const TWO_STAGES: &str = "[[stages]]\nkind = \"normalize\"\n\n[[stages]]\nkind = \"normalize\"\nname = \"again\"\ncollapse_spaces = true\n";
+
+/// Several inputs, several tasks per file (small `split_bytes`), bad records included.
+fn corpus(ws: &Workspace) -> String {
+    ws.write("data/a.jsonl", jsonl_docs(3000, "a"));
+    ws.write(
+        "data/b.jsonl.zst",
+        zstd_bytes(jsonl_docs(1500, "b").as_bytes()),
+    );
+    let mut c = jsonl_docs(700, "c");
+    c.push_str("{\"text\": \"   \"}\nnot json\n{\"text\": \"\\u001b[0m\"}\n");
+    ws.write("data/c.jsonl.gz", gzip_bytes(c.as_bytes()));
+    format!(
+        "{}{}",
+        input("web", "data/*.jsonl*"),
+        input("extra", "data/c.jsonl.gz")
+    )
+}
+
+const JOB_EXTRA: &str = "on_bad_record = \"skip\"\nsplit_bytes = 100000\nbatch_rows = 300";
+
+#[test]
+fn conservation_holds_per_stage_and_across_stages() {
+    let ws = Workspace::new();
+    let inputs = corpus(&ws);
+    ws.job(JOB_EXTRA, &inputs, TWO_STAGES);
+    let table = ws.run_ok(&["run", "job.toml"]);
+    assert!(
+        table.contains("normalize") && table.contains("again"),
+        "{table}"
+    );
+    let stats = ws.stats("out");
+    let stages = stats["stages"].as_array().expect("stages");
+    // 3000 + 1500 + 703 from `web` (which matches c too) + 703 from `extra`.
+    assert_eq!(stages[0]["docs_in"], 3000 + 1500 + 703 * 2);
+    assert_conserved(&stats);
+    assert_eq!(stages[0]["docs_removed"]["bad_record"], 2);
+    assert_eq!(stages[0]["docs_removed"]["empty"], 4);
+    assert_eq!(stages[1]["docs_in"], stages[0]["docs_kept"]);
+    assert!(
+        stages[0]["tasks"].as_u64().expect("tasks") > 3,
+        "large file split into several tasks"
+    );
+    // Rows on disk agree with the stats.
+    let kept = column(&ws.path("out/again"), "id", false).len() as u64;
+    assert_eq!(kept, stages[1]["docs_kept"].as_u64().expect("n"));
+    // Splitting keeps true line numbers: ids are from the input, order preserved.
+    let ids = column(&ws.path("out/normalize"), "id", false);
+    let a: Vec<String> = ids
+        .iter()
+        .flatten()
+        .filter(|i| i.starts_with("a-"))
+        .cloned()
+        .collect();
+    assert_eq!(a, (0..3000).map(|i| format!("a-{i}")).collect::<Vec<_>>());
+    let stats_table = ws.run_ok(&["stats", "out"]);
+    assert!(stats_table.contains("bad_record=2"), "{stats_table}");
+    let json = ws.run_ok(&["stats", "out", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).expect("json"),
+        stats
+    );
+}
+
+#[test]
+fn same_bytes_with_one_and_two_threads() {
+    let ws = Workspace::new();
+    let inputs = corpus(&ws);
+    ws.job(JOB_EXTRA, &inputs, TWO_STAGES);
+    ws.run_ok(&["run", "job.toml", "--threads", "1"]);
+    std::fs::rename(ws.path("out"), ws.path("out1")).expect("rename");
+    ws.run_ok(&["run", "job.toml", "--threads", "2"]);
+    assert_same_parts(&ws.path("out1"), &ws.path("out"));
+}
+
+#[test]
+fn killed_run_resumes_to_identical_output() {
+    let ws = Workspace::new();
+    let inputs = corpus(&ws);
+    ws.job(JOB_EXTRA, &inputs, TWO_STAGES);
+    ws.run_ok(&["run", "job.toml"]);
+    std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
+
+    // Crash inside task 2 of the second stage, after its files are written but before commit.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args(["run", "job.toml", "--threads", "1"])
+        .current_dir(ws.dir.path())
+        .env(taojin_pipeline::executor::FAILPOINT_ENV, "again:2")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the fail point must kill the run");
+    let leftovers: Vec<_> = all_files(&ws.path("out"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(
+        !leftovers.is_empty(),
+        "a crash before commit leaves temp files"
+    );
+    assert!(!ws.path("out/again/_done/part-00002").exists());
+    assert!(
+        !ws.path("out/again/part-00002.parquet").exists(),
+        "no half output is visible"
+    );
+
+    ws.run_ok(&["run", "job.toml"]);
+    let stats = ws.stats("out");
+    let tasks = stats["stages"][0]["tasks"].as_u64().expect("n");
+    assert_eq!(
+        stats["stages"][0]["tasks_resumed"].as_u64(),
+        Some(tasks),
+        "first stage fully resumed"
+    );
+    assert_eq!(
+        stats["stages"][1]["tasks_resumed"].as_u64(),
+        Some(2),
+        "tasks 0 and 1 of the second stage resumed"
+    );
+    assert_same_parts(&ws.path("clean"), &ws.path("out"));
+    let leftovers: Vec<_> = all_files(&ws.path("out"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn changed_stage_reruns_itself_and_later_stages_only() {
+    let ws = Workspace::new();
+    let inputs = corpus(&ws);
+    ws.job(JOB_EXTRA, &inputs, TWO_STAGES);
+    ws.run_ok(&["run", "job.toml"]);
+    ws.run_ok(&["run", "job.toml"]);
+    let stats = ws.stats("out");
+    let tasks = stats["stages"][0]["tasks"].clone();
+    assert_eq!(stats["stages"][0]["tasks_resumed"], tasks);
+    assert_eq!(stats["stages"][1]["tasks_resumed"], tasks);
+
+    ws.job(
+        JOB_EXTRA,
+        &inputs,
+        &TWO_STAGES.replace("collapse_spaces = true", "collapse_spaces = false"),
+    );
+    ws.run_ok(&["run", "job.toml"]);
+    let stats = ws.stats("out");
+    assert_eq!(stats["stages"][0]["tasks_resumed"], tasks);
+    assert_eq!(stats["stages"][1]["tasks_resumed"], 0);
+
+    ws.run_ok(&["run", "job.toml", "--force"]);
+    let stats = ws.stats("out");
+    assert_eq!(stats["stages"][0]["tasks_resumed"], 0);
+    assert_eq!(stats["stages"][1]["tasks_resumed"], 0);
+}

@@ -1,0 +1,208 @@
+//! Helpers: a temp workspace per test, running the binary, reading outputs.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{AsArray, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+/// A temp folder holding a job file, its data and its output.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, bytes).expect("write");
+        p
+    }
+
+    /// Writes `job.toml` with one stage list and one input, plus extra `[job]` lines.
+    pub fn job(&self, job_extra: &str, inputs: &str, stages: &str) -> PathBuf {
+        let text =
+            format!("[job]\nname = \"t\"\noutput = \"out\"\n{job_extra}\n{inputs}\n{stages}\n");
+        self.write("job.toml", text)
+    }
+
+    pub fn taojin(&self, args: &[&str]) -> Output {
+        taojin_in(self.dir.path(), args)
+    }
+
+    /// Runs and asserts success.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.taojin(args);
+        assert!(
+            out.status.success(),
+            "taojin {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn stats(&self, out: &str) -> Value {
+        let bytes = std::fs::read(self.path(out).join("stats.json")).expect("stats.json");
+        serde_json::from_slice(&bytes).expect("stats json")
+    }
+}
+
+pub fn taojin_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove(taojin_pipeline::executor::FAILPOINT_ENV)
+        .output()
+        .expect("run taojin")
+}
+
+/// All batches of a Parquet file.
+pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let f = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(f)
+        .expect("parquet")
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch"))
+        .collect()
+}
+
+/// One string column of every part file of a stage folder (kept, or removed with
+/// `removed = true`), in part order.
+pub fn column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<String>> {
+    let dir = if removed {
+        stage_dir.join("removed")
+    } else {
+        stage_dir.to_path_buf()
+    };
+    let mut out = Vec::new();
+    for path in part_files(&dir) {
+        for batch in read_parquet(&path) {
+            let col = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            if let Some(s) = col.as_string_opt::<i32>() {
+                out.extend(s.iter().map(|v| v.map(str::to_string)));
+            } else {
+                let b = col.as_binary::<i32>();
+                out.extend(
+                    b.iter()
+                        .map(|v| v.map(|v| String::from_utf8_lossy(v).into_owned())),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `part-*.parquet` files of a folder, sorted.
+pub fn part_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+            && p.extension().is_some_and(|e| e == "parquet")
+    });
+    v.sort();
+    v
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Asserts that every Parquet part file (kept and removed) under two outputs is byte-identical.
+pub fn assert_same_parts(a: &Path, b: &Path) {
+    let parts = |d: &Path| -> Vec<PathBuf> {
+        all_files(d)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    };
+    let (pa, pb) = (parts(a), parts(b));
+    assert_eq!(pa, pb, "different part files");
+    assert!(!pa.is_empty());
+    for p in pa {
+        let (x, y) = (
+            std::fs::read(a.join(&p)).expect("read"),
+            std::fs::read(b.join(&p)).expect("read"),
+        );
+        assert!(x == y, "{} differs", p.display());
+    }
+}
+
+/// `n` JSONL lines of simple documents.
+pub fn jsonl_docs(n: usize, prefix: &str) -> String {
+    (0..n)
+        .map(|i| {
+            let text = format!("Document {i} of {prefix}.\r\nIt has\u{a0}two lines.  \n\n\n\nAnd a third, 第{i}行。");
+            serde_json::json!({"id": format!("{prefix}-{i}"), "text": text, "url": format!("https://example.com/{i}"), "lang_hint": "en"}).to_string() + "\n"
+        })
+        .collect()
+}
+
+pub fn zstd_bytes(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).expect("zstd")
+}
+
+pub fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("gz");
+    e.finish().expect("gz")
+}
+
+pub const NORMALIZE: &str = "[[stages]]\nkind = \"normalize\"\n";
+
+pub fn input(name: &str, path: &str) -> String {
+    format!("[[inputs]]\nname = \"{name}\"\npath = \"{path}\"\n")
+}
+
+/// Asserts `docs_in = docs_kept + Σ docs_removed` for every stage of a stats.json, and
+/// that each stage reads what the one before it kept.
+pub fn assert_conserved(stats: &Value) {
+    let stages = stats["stages"].as_array().expect("stages");
+    for (i, s) in stages.iter().enumerate() {
+        let n = |v: &Value| v.as_u64().expect("count");
+        let removed: u64 = s["docs_removed"]
+            .as_object()
+            .expect("map")
+            .values()
+            .map(n)
+            .sum();
+        assert_eq!(n(&s["docs_in"]), n(&s["docs_kept"]) + removed, "{s}");
+        if i > 0 {
+            assert_eq!(s["docs_in"], stages[i - 1]["docs_kept"]);
+        }
+    }
+}
