@@ -5,34 +5,39 @@ JOBS ?= 2
 RELEASE_BIN := $(or $(CARGO_TARGET_DIR),target)/release/taojin
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
 
-.PHONY: help build demo test check bench clean
+.PHONY: help build models demo test check bench clean
 
 help:
+	@echo "make models  fetch the fastText language-ID model (models/lid.176.ftz)"
 	@echo "make demo    build (release), generate the demo corpus, run jobs/demo.toml, print the funnel"
 	@echo "make test    run every test (unit + end-to-end through the binary)"
 	@echo "make check   cargo fmt --check and clippy -D warnings"
-	@echo "make bench   ingest benchmark: make bench CORPUS=path.jsonl.zst"
+	@echo "make bench   benchmarks beside the peers: make bench CORPUS=path.jsonl.zst"
 
 build:
 	$(CARGO) build --release -j $(JOBS) -p taojin-pipeline --bin taojin
 
-demo: build
+models:
+	bash scripts/fetch_models.sh
+
+demo: build models
 	@test -f data/demo/.complete || ($(RELEASE_BIN) demo-data data/demo && touch data/demo/.complete)
 	$(RELEASE_BIN) run jobs/demo.toml
 	@echo
 	@echo "Outputs are in out/demo/ (one folder per stage: part-*.parquet kept, removed/ with reasons)."
 	@echo "See the funnel again with: $(RELEASE_BIN) stats out/demo"
 
-test:
+test: models
 	$(CARGO) test -j $(JOBS) --workspace
 
 check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j $(JOBS) --workspace --all-targets -- -D warnings
 
-bench: build
+bench: build models
 	@test -n "$(CORPUS)" || (echo "give a corpus: make bench CORPUS=path.jsonl.zst" && exit 2)
 	python3 bench/ingest_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS)
+	python3 bench/langid_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 
 clean:
 	rm -rf out data/demo

@@ -5,6 +5,8 @@
 //! and usable from another program without the taojin CLI.
 #![warn(missing_docs)]
 
+pub mod langid;
 pub mod normalize;
 
+pub use langid::{LangIdModel, LangIdentifier, LangVerdict};
 pub use normalize::{Normalizer, matching_key};

@@ -7,7 +7,7 @@ use arrow::array::{
     new_null_array,
 };
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use taojin_schemas::{columns, document_schema, removed_schema};
 
 use crate::error::{PipelineError, Result};
@@ -184,6 +184,36 @@ pub fn text_column(batch: &RecordBatch) -> Result<&StringArray> {
         .column_by_name(columns::TEXT)
         .and_then(|c| c.as_string_opt::<i32>())
         .ok_or_else(|| PipelineError::Internal("batch has no Utf8 `text` column".into()))
+}
+
+/// `schema` with `fields` appended, or replacing the fields of the same name (a stage run
+/// twice rewrites its columns instead of duplicating them).
+pub fn with_fields(schema: &SchemaRef, fields: &[Field]) -> SchemaRef {
+    let mut out: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for f in fields {
+        match out.iter().position(|o| o.name() == f.name()) {
+            Some(i) => out[i] = f.clone(),
+            None => out.push(f.clone()),
+        }
+    }
+    Arc::new(Schema::new(out))
+}
+
+/// `batch` with `arrays` as the columns `fields` (appended or replacing same-named ones).
+pub fn with_columns(
+    batch: &RecordBatch,
+    fields: &[Field],
+    arrays: Vec<ArrayRef>,
+) -> Result<RecordBatch> {
+    let schema = with_fields(&batch.schema(), fields);
+    let mut cols = batch.columns().to_vec();
+    for (f, a) in fields.iter().zip(arrays) {
+        match batch.schema().index_of(f.name()) {
+            Ok(i) => cols[i] = a,
+            Err(_) => cols.push(a),
+        }
+    }
+    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 /// Replaces the column `name` of `batch` with `array`.

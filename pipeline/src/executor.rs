@@ -95,7 +95,7 @@ fn run_stage(
     let name = planned.spec.name();
     let dir = plan.output.join(name);
     let previous_seconds = prepare_stage_dir(&dir, planned, opts.force)?;
-    let stage = stages::build(&planned.spec)?;
+    let stage = stages::build(&planned.spec, job)?;
     let todo: Vec<usize> = (0..planned.tasks)
         .filter(|&t| !TaskPaths::new(&dir, t).is_done(&planned.hash))
         .collect();

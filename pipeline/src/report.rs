@@ -9,7 +9,7 @@ fn mb(bytes: u64) -> String {
 }
 
 /// A readable table: per stage, documents in / kept / removed by reason, MB in / kept,
-/// and throughput (wall MB/s and MB/s per core-second of task time).
+/// and throughput (MB of text per wall-clock second).
 pub fn funnel(stats: &RunStats) -> String {
     let mut rows = vec![[
         "stage".to_string(),
@@ -20,7 +20,6 @@ pub fn funnel(stats: &RunStats) -> String {
         "MB in".into(),
         "MB kept".into(),
         "MB/s".into(),
-        "MB/s/core".into(),
         "removed by reason".into(),
     ]];
     for s in &stats.stages {
@@ -51,7 +50,6 @@ pub fn funnel(stats: &RunStats) -> String {
             mb(s.bytes_in),
             mb(s.bytes_kept),
             rate(s.seconds),
-            rate(s.task_seconds),
             if reasons.is_empty() {
                 "-".into()
             } else {
@@ -59,7 +57,7 @@ pub fn funnel(stats: &RunStats) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..10)
+    let widths: Vec<usize> = (0..9)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = format!("job {}\n", stats.job);
@@ -67,7 +65,7 @@ pub fn funnel(stats: &RunStats) -> String {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             let pad = widths[c].saturating_sub(cell.chars().count());
-            if (2..=8).contains(&c) {
+            if (2..=7).contains(&c) {
                 let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
             } else {
                 let _ = write!(line, "{cell}{}  ", " ".repeat(pad));

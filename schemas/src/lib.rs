@@ -13,7 +13,7 @@ pub mod stats;
 
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
-    BadRecordPolicy, InputFormat, InputSpec, JobError, JobSection, JobSpec, NormalizeSpec,
-    StageSpec,
+    BadRecordPolicy, InputFormat, InputSpec, JobError, JobSection, JobSpec, LangIdSpec,
+    MixedPolicy, NormalizeSpec, StageMode, StageSpec,
 };
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -24,9 +24,18 @@ fn demo_job_runs_and_conserves() {
     let job = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../jobs/demo.toml"))
         .expect("jobs/demo.toml");
     ws.write("jobs/demo.toml", job);
+    // The job names ../models/lid.176.ftz: the repo's models folder (`make models`).
+    std::os::unix::fs::symlink(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../models"),
+        ws.path("models"),
+    )
+    .expect("symlink");
     ws.run_ok(&["demo-data", "data/demo"]);
     let table = ws.run_ok(&["run", "jobs/demo.toml"]);
-    assert!(table.contains("normalize"), "{table}");
+    assert!(
+        table.contains("normalize") && table.contains("langid"),
+        "{table}"
+    );
     let stats = ws.stats("out/demo");
     let first = &stats["stages"][0];
     assert!(first["docs_in"].as_u64().expect("n") > 1000, "{first}");

@@ -4,4 +4,5 @@ mod bad_input;
 mod demo;
 mod inputs;
 mod invariants;
+mod langid;
 mod util;

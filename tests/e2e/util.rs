@@ -109,6 +109,24 @@ pub fn column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<String>
     out
 }
 
+/// One Float32 column of every kept part file of a stage folder, in part order.
+pub fn float_column(stage_dir: &Path, name: &str) -> Vec<f32> {
+    let mut out = Vec::new();
+    for path in part_files(stage_dir) {
+        for batch in read_parquet(&path) {
+            let col = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            out.extend(
+                col.as_primitive::<arrow::datatypes::Float32Type>()
+                    .iter()
+                    .map(|v| v.unwrap_or(f32::NAN)),
+            );
+        }
+    }
+    out
+}
+
 /// `part-*.parquet` files of a folder, sorted.
 pub fn part_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -5,6 +5,7 @@
 //! rows in, kept and removed itself, so a stage that loses a row is caught by the
 //! conservation check rather than trusted.
 
+mod langid;
 mod normalize;
 
 use arrow::array::RecordBatch;
@@ -13,6 +14,7 @@ use taojin_schemas::{StageSpec, TaskStats};
 
 use crate::batch::Processed;
 use crate::error::Result;
+use crate::job::LoadedJob;
 
 /// A stage that processes each batch independently.
 pub trait MapStage: Send + Sync {
@@ -26,9 +28,10 @@ pub trait MapStage: Send + Sync {
     fn process(&self, batch: &RecordBatch, stats: &mut TaskStats) -> Result<Processed>;
 }
 
-/// Builds the stage a spec describes.
-pub fn build(spec: &StageSpec) -> Result<Box<dyn MapStage>> {
+/// Builds the stage a spec describes; paths in it resolve against the job file's folder.
+pub fn build(spec: &StageSpec, job: &LoadedJob) -> Result<Box<dyn MapStage>> {
     Ok(match spec {
         StageSpec::Normalize(s) => Box::new(normalize::NormalizeStage::new(s)),
+        StageSpec::Langid(s) => Box::new(langid::LangIdStage::new(s, &job.resolve(&s.model))?),
     })
 }
