@@ -4,6 +4,8 @@ CARGO ?= cargo
 JOBS ?= 2
 RELEASE_BIN := $(or $(CARGO_TARGET_DIR),target)/release/taojin
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
+# datasketch and datatrove take minutes per 10 MB: the dedup peers run on a smaller corpus.
+SMALL_CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real-small.jsonl.zst))
 
 .PHONY: help build models demo test check bench clean
 
@@ -38,6 +40,7 @@ bench: build models
 	@test -n "$(CORPUS)" || (echo "give a corpus: make bench CORPUS=path.jsonl.zst" && exit 2)
 	python3 bench/ingest_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS)
 	python3 bench/langid_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
+	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 
 clean:
 	rm -rf out data/demo

@@ -1,5 +1,15 @@
-//! Deduplication for taojin: exact (this module so far), MinHash-LSH fuzzy, and repeated
-//! lines. Like `filters`, it knows nothing of files or executors.
+//! Deduplication for taojin: the pieces that decide what is a duplicate — exact keys,
+//! script-aware shingles, MinHash signatures and LSH bands, order-independent union-find,
+//! and line keys. Like `filters`, it knows nothing of files or executors; the pipeline
+//! partitions, spills and schedules the work.
 #![warn(missing_docs)]
 
 pub mod exact;
+pub mod lines;
+pub mod minhash;
+pub mod shingle;
+pub mod unionfind;
+
+pub use minhash::{MinHasher, implied_threshold, match_probability, optimal_split};
+pub use shingle::{ShingleConfig, jaccard, shingle_hashes};
+pub use unionfind::UnionFind;

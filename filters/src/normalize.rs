@@ -235,22 +235,31 @@ fn push_collapsed(out: &mut String, line: &str) {
 
 /// The key two documents are compared by in exact deduplication: NFKC, lower case,
 /// punctuation and symbols (full-width included) treated as separators, every run of
-/// separators collapsed to one space. Never stored as text.
+/// separators collapsed to one space, and no separator kept next to an ideograph (spacing
+/// in CJK text is not meaningful). Never stored as text.
 pub fn matching_key(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
+    let mut last_cjk = false;
     for c in text.nfkc() {
         if !(c.is_alphanumeric() || is_combining_mark(c)) {
             pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.extend(c.to_lowercase());
+            continue;
         }
+        let cjk = is_cjk(c);
+        // Spaces between ideographs carry nothing in Chinese or Japanese text.
+        if pending_space && !cjk && !last_cjk {
+            out.push(' ');
+        }
+        pending_space = false;
+        last_cjk = cjk;
+        out.extend(c.to_lowercase());
     }
     out
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F | 0xAC00..=0xD7AF)
 }
 
 #[cfg(test)]
@@ -384,6 +393,8 @@ mod tests {
     fn matching_key_folds_case_width_and_punctuation() {
         assert_eq!(matching_key("Hello,  World!"), "hello world");
         assert_eq!(matching_key("你好，世界！"), matching_key("你好,世界!"));
+        assert_eq!(matching_key("你好 世界"), matching_key("你好世界"));
+        assert_eq!(matching_key("用 Python 写"), "用python写");
         assert_eq!(matching_key("ＡＢＣ　１２３"), "abc 123");
         assert_eq!(matching_key(" \n "), "");
         // Combining marks belong to their letter (Devanagari vowel sign).

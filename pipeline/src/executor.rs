@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use taojin_schemas::{RunStats, StageStats, TaskStats};
 
 use crate::error::{PipelineError, Result};
+use crate::global;
 use crate::job::LoadedJob;
 use crate::plan::{Plan, PlannedStage, plan};
 use crate::progress::Progress;
 use crate::stages;
-use crate::task::{StageRun, TaskInput, TaskPaths, part_name, run_task};
+use crate::task::{StageImpl, StageRun, TaskInput, TaskPaths, part_name, run_task};
 use crate::writer::{is_tmp_name, parquet_properties, write_atomic};
 
 /// How to run a job.
@@ -92,13 +93,47 @@ fn run_stage(
     props: &parquet::file::properties::WriterProperties,
     failpoint: Option<&str>,
 ) -> Result<StageStats> {
+    let stage_start = Instant::now();
     let name = planned.spec.name();
     let dir = plan.output.join(name);
     let previous_seconds = prepare_stage_dir(&dir, planned, opts.force)?;
-    let stage = stages::build(&planned.spec, job)?;
     let todo: Vec<usize> = (0..planned.tasks)
         .filter(|&t| !TaskPaths::new(&dir, t).is_done(&planned.hash))
         .collect();
+    let prev_dir = index
+        .checked_sub(1)
+        .map(|i| plan.output.join(plan.stages[i].spec.name()));
+    let global = global::build(&planned.spec);
+    let shared = match (&global, todo.is_empty()) {
+        (None, false) => Some(stages::build(&planned.spec, job)?),
+        _ => None,
+    };
+    let mut global_ctx = None;
+    let mut global_counters = Vec::new();
+    if let (Some(g), false, Some(prev)) = (&global, todo.is_empty(), &prev_dir) {
+        let rows = global::stage_rows(prev, planned.tasks)?;
+        let mut offsets = Vec::with_capacity(rows.len());
+        let mut acc = 0u64;
+        for r in &rows {
+            offsets.push(acc);
+            acc += r;
+        }
+        let partitions = global::partitions_for(
+            acc.saturating_mul(g.spill_bytes_per_doc()),
+            g.memory_limit(),
+        );
+        let ctx = global::GlobalCtx {
+            work: dir.join("_work"),
+            prev_dir: prev.clone(),
+            job: &job.spec,
+            rows,
+            offsets,
+            partitions,
+            pool,
+        };
+        global_counters = run_global_phases(g.as_ref(), &ctx, &planned.hash, name)?;
+        global_ctx = Some(ctx);
+    }
     let resumed = planned.tasks - todo.len();
     if resumed > 0 {
         tracing::info!(stage = name, resumed, "tasks already done, skipped");
@@ -108,20 +143,26 @@ fn run_stage(
         .and_then(|f| f.rsplit_once(':'))
         .filter(|(s, _)| *s == name)
         .and_then(|(_, t)| t.parse().ok());
+    let per_task = |task: usize| -> Result<Box<dyn stages::MapStage>> {
+        match (&global, &global_ctx) {
+            (Some(g), Some(ctx)) => g.applier(ctx, task),
+            _ => Err(PipelineError::Internal("no global context".into())),
+        }
+    };
+    let stage_impl = match &shared {
+        Some(s) => StageImpl::Shared(s.as_ref()),
+        None => StageImpl::PerTask(&per_task),
+    };
     let run = StageRun {
         name,
         hash: &planned.hash,
         dir: &dir,
-        stage: stage.as_ref(),
+        stage: stage_impl,
         job: &job.spec,
         props: props.clone(),
         progress: &bar,
         crash_task,
     };
-    let prev_dir = index
-        .checked_sub(1)
-        .map(|i| plan.output.join(plan.stages[i].spec.name()));
-    let start = Instant::now();
     let results: Vec<Result<TaskStats>> = pool.install(|| {
         todo.par_iter()
             .map(|&task| {
@@ -140,7 +181,7 @@ fn run_stage(
     for r in results {
         r?;
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = stage_start.elapsed().as_secs_f64();
     let mut tasks = Vec::with_capacity(planned.tasks);
     for t in 0..planned.tasks {
         let path = TaskPaths::new(&dir, t).stats;
@@ -151,6 +192,7 @@ fn run_stage(
     }
     let mut stats = StageStats::from_tasks(name, planned.spec.kind(), &tasks);
     stats.tasks_resumed = resumed;
+    stats.counters.extend(global_counters);
     stats.seconds = match previous_seconds {
         Some(s) if todo.is_empty() => s,
         _ => seconds,
@@ -169,6 +211,58 @@ fn run_stage(
         "stage done"
     );
     Ok(stats)
+}
+
+/// Map and reduce phases of a global stage, each skipped when its markers match.
+fn run_global_phases(
+    g: &dyn global::GlobalStage,
+    ctx: &global::GlobalCtx<'_>,
+    hash: &str,
+    name: &str,
+) -> Result<Vec<(String, u64)>> {
+    let done_dir = ctx.work.join("_done");
+    fs::create_dir_all(&done_dir).map_err(PipelineError::io(&done_dir))?;
+    let reduce_marker = global::marker(&ctx.work, "reduce");
+    if global::marker_matches(&reduce_marker, hash) {
+        return Ok(Vec::new());
+    }
+    let start = Instant::now();
+    let todo: Vec<usize> = (0..ctx.tasks())
+        .filter(|t| {
+            !global::marker_matches(&global::marker(&ctx.work, &format!("map-{t:05}")), hash)
+        })
+        .collect();
+    let results: Vec<Result<()>> = ctx.pool.install(|| {
+        todo.par_iter()
+            .map(|&t| {
+                g.map(ctx, t)?;
+                write_atomic(
+                    &global::marker(&ctx.work, &format!("map-{t:05}")),
+                    hash.as_bytes(),
+                )
+            })
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    let mapped = start.elapsed().as_secs_f64();
+    let mut counters = g.reduce(ctx)?;
+    write_atomic(&reduce_marker, hash.as_bytes())?;
+    let reduced = start.elapsed().as_secs_f64() - mapped;
+    counters.push(("map_ms".into(), (mapped * 1000.0) as u64));
+    counters.push(("reduce_ms".into(), (reduced * 1000.0) as u64));
+    counters.push(("partitions".into(), ctx.partitions as u64));
+    let shown: Vec<String> = counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    tracing::info!(
+        stage = name,
+        partitions = ctx.partitions,
+        map_seconds = format!("{mapped:.2}"),
+        reduce_seconds = format!("{reduced:.2}"),
+        "{}",
+        shown.join(" ")
+    );
+    Ok(counters)
 }
 
 fn write_stage_meta(dir: &Path, planned: &PlannedStage, seconds: Option<f64>) -> Result<()> {

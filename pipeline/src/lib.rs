@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_data;
 pub mod error;
 pub mod executor;
+pub mod global;
 pub mod ingest;
 pub mod job;
 pub mod plan;

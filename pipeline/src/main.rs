@@ -39,6 +39,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the MinHash-LSH S-curve: the probability that two documents of a given
+    /// Jaccard similarity become candidates, for bands × rows.
+    DedupParams {
+        /// The similarity you want to catch.
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f64,
+        /// Permutations (bands × rows); ignored when both --bands and --rows are given.
+        #[arg(long, default_value_t = 112)]
+        perms: usize,
+        /// Bands (default: the split of at most --perms that minimizes false positives + false negatives).
+        #[arg(long)]
+        bands: Option<usize>,
+        /// Rows per band.
+        #[arg(long)]
+        rows: Option<usize>,
+    },
     /// Write the deterministic synthetic demo corpus.
     DemoData {
         /// Folder to write into.
@@ -107,6 +123,24 @@ fn dispatch(command: Command) -> Result<()> {
             let stats: RunStats = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{}: not a taojin stats file", path.display()))?;
             print_stdout(&report::funnel(&stats))
+        }
+        Command::DedupParams {
+            threshold,
+            perms,
+            bands,
+            rows,
+        } => {
+            if !(0.0..=1.0).contains(&threshold) || perms == 0 {
+                anyhow::bail!("--threshold must be within 0..=1 and --perms ≥ 1");
+            }
+            let (b, r) = match (bands, rows) {
+                (Some(b), Some(r)) if b > 0 && r > 0 => (b, r),
+                (Some(b), None) if b > 0 => (b, (perms / b).max(1)),
+                (None, Some(r)) if r > 0 => ((perms / r).max(1), r),
+                (None, None) => taojin_dedup::optimal_split(perms, threshold),
+                _ => anyhow::bail!("--bands and --rows must be ≥ 1"),
+            };
+            print_stdout(&taojin_pipeline::report::s_curve(b, r, threshold))
         }
         Command::DemoData { dir, seed, scale } => {
             let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;

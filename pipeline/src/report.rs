@@ -76,3 +76,30 @@ pub fn funnel(stats: &RunStats) -> String {
     }
     out
 }
+
+/// The LSH S-curve of `bands × rows`: match probability at similarities 0.1 … 1.0, the
+/// implied threshold, and the expected miss/false-positive rates around `threshold`.
+pub fn s_curve(bands: usize, rows: usize, threshold: f64) -> String {
+    use taojin_dedup::{implied_threshold, match_probability};
+    let mut out = format!(
+        "MinHash-LSH: {bands} bands × {rows} rows = {} permutations; S-curve midpoint (P = 0.5) at similarity {:.3}\n",
+        bands * rows,
+        implied_threshold(bands, rows)
+    );
+    out.push_str("similarity  P(candidate)\n");
+    let mut points: Vec<f64> = (1..=20).map(|i| i as f64 * 0.05).collect();
+    points.push(threshold);
+    points.sort_by(f64::total_cmp);
+    points.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    for s in points {
+        let p = match_probability(s, bands, rows);
+        let bar = "#".repeat((p * 40.0).round() as usize);
+        let mark = if (s - threshold).abs() < 1e-9 {
+            "  <- threshold"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{s:>10.2}  {p:>12.4}  {bar}{mark}");
+    }
+    out
+}

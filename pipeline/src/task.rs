@@ -80,6 +80,18 @@ pub enum TaskInput<'a> {
     Part(PathBuf),
 }
 
+/// Builds the map stage of one task (global stages apply per-task decisions).
+pub type PerTask<'a> = &'a (dyn Fn(usize) -> Result<Box<dyn MapStage>> + Sync);
+
+/// How a stage's tasks get their [`MapStage`].
+#[derive(Clone, Copy)]
+pub enum StageImpl<'a> {
+    /// One instance shared by every task.
+    Shared(&'a dyn MapStage),
+    /// One instance per task.
+    PerTask(PerTask<'a>),
+}
+
 /// Everything the tasks of one stage share.
 pub struct StageRun<'a> {
     /// Stage name.
@@ -88,8 +100,8 @@ pub struct StageRun<'a> {
     pub hash: &'a str,
     /// Stage output folder.
     pub dir: &'a Path,
-    /// The stage.
-    pub stage: &'a dyn MapStage,
+    /// The stage, shared by all tasks or built per task.
+    pub stage: StageImpl<'a>,
     /// The job.
     pub job: &'a JobSpec,
     /// Parquet settings.
@@ -109,9 +121,18 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
         TaskInput::Split(_) => document_schema(),
         TaskInput::Part(path) => parquet_schema(path)?,
     };
-    let output_schema = run.stage.output_schema(&input_schema);
+    let owned;
+    let stage: &dyn MapStage = match run.stage {
+        StageImpl::Shared(s) => s,
+        StageImpl::PerTask(build) => {
+            owned = build(task)?;
+            owned.as_ref()
+        }
+    };
+    let output_schema = stage.output_schema(&input_schema);
     let mut out = TaskOutput {
         run,
+        stage,
         stats: TaskStats {
             stage: run.name.to_string(),
             task,
@@ -172,6 +193,7 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
 /// A task's writers and counts.
 struct TaskOutput<'a> {
     run: &'a StageRun<'a>,
+    stage: &'a dyn MapStage,
     stats: TaskStats,
     kept: ParquetPart,
     removed: Option<ParquetPart>,
@@ -185,7 +207,7 @@ impl TaskOutput<'_> {
         let bytes = text_bytes(&batch)?;
         self.stats.docs_in += batch.num_rows() as u64;
         self.stats.bytes_in += bytes;
-        let processed = self.run.stage.process(&batch, &mut self.stats)?;
+        let processed = self.stage.process(&batch, &mut self.stats)?;
         self.stats.docs_kept += processed.kept.num_rows() as u64;
         self.stats.bytes_kept += text_bytes(&processed.kept)?;
         self.kept.write(&processed.kept)?;

@@ -23,6 +23,10 @@ pub mod columns {
     pub const LANG: &str = "lang";
     /// Probability of `lang`.
     pub const LANG_SCORE: &str = "lang_score";
+    /// Near-duplicate cluster id (hash of the surviving document's id), from `minhash_dedup`.
+    pub const DUP_CLUSTER: &str = "dup_cluster";
+    /// Number of documents in the near-duplicate cluster (1 for unique documents).
+    pub const DUP_CLUSTER_SIZE: &str = "dup_cluster_size";
     /// Why a document was removed (removed files only), e.g. `empty`, `bad_record`.
     pub const REASON: &str = "reason";
     /// Human-readable detail of a removal (bad records: what was wrong, file and line).

@@ -148,6 +148,12 @@ pub enum StageSpec {
     Normalize(NormalizeSpec),
     /// Language identification (fastText lid.176) and routing by language.
     Langid(LangIdSpec),
+    /// Exact duplicates of the normalized text, across the whole job.
+    ExactDedup(ExactDedupSpec),
+    /// Near duplicates by MinHash-LSH, clustered across the whole job.
+    MinhashDedup(MinhashDedupSpec),
+    /// Lines repeated across many documents (boilerplate), removed from every document.
+    LineDedup(LineDedupSpec),
 }
 
 impl StageSpec {
@@ -156,6 +162,9 @@ impl StageSpec {
         match self {
             StageSpec::Normalize(_) => "normalize",
             StageSpec::Langid(_) => "langid",
+            StageSpec::ExactDedup(_) => "exact_dedup",
+            StageSpec::MinhashDedup(_) => "minhash_dedup",
+            StageSpec::LineDedup(_) => "line_dedup",
         }
     }
 
@@ -164,6 +173,9 @@ impl StageSpec {
         match self {
             StageSpec::Normalize(s) => s.name.as_deref().unwrap_or("normalize"),
             StageSpec::Langid(s) => s.name.as_deref().unwrap_or("langid"),
+            StageSpec::ExactDedup(s) => s.name.as_deref().unwrap_or("exact_dedup"),
+            StageSpec::MinhashDedup(s) => s.name.as_deref().unwrap_or("minhash_dedup"),
+            StageSpec::LineDedup(s) => s.name.as_deref().unwrap_or("line_dedup"),
         }
     }
 }
@@ -333,6 +345,173 @@ impl LangIdSpec {
     }
 }
 
+/// Which member of a duplicate cluster survives: `smallest_id` (default), `longest`, or
+/// `highest:<column>` (the largest value of a numeric column, e.g. a quality score).
+/// Ties always fall back to the smallest id, so the choice never depends on timing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SurvivorRule {
+    /// The lexicographically smallest document id.
+    SmallestId,
+    /// The longest text.
+    Longest,
+    /// The highest value of a Float/Int column.
+    Highest(String),
+}
+
+impl TryFrom<String> for SurvivorRule {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "smallest_id" => Ok(SurvivorRule::SmallestId),
+            "longest" => Ok(SurvivorRule::Longest),
+            _ => match s.strip_prefix("highest:") {
+                Some(col) if !col.is_empty() => Ok(SurvivorRule::Highest(col.to_string())),
+                _ => Err(format!(
+                    "`{s}`: expected \"smallest_id\", \"longest\" or \"highest:<column>\""
+                )),
+            },
+        }
+    }
+}
+
+impl From<SurvivorRule> for String {
+    fn from(r: SurvivorRule) -> String {
+        match r {
+            SurvivorRule::SmallestId => "smallest_id".into(),
+            SurvivorRule::Longest => "longest".into(),
+            SurvivorRule::Highest(c) => format!("highest:{c}"),
+        }
+    }
+}
+
+fn default_survivor() -> SurvivorRule {
+    SurvivorRule::SmallestId
+}
+fn default_memory_limit() -> String {
+    "1GiB".into()
+}
+
+/// Parses a byte size such as `512MiB`, `2GB`, `64KiB` or `1048576`.
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Parameters of the `exact_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExactDedupSpec {
+    /// Stage name (default `exact_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `drop` (default) or `annotate` (only writes `exact_dup.cluster_size`).
+    #[serde(default)]
+    pub mode: StageMode,
+    /// Survivor of each group of exact duplicates.
+    #[serde(default = "default_survivor")]
+    pub keep: SurvivorRule,
+    /// Memory the grouping may use; beyond it the keys are spread over more spill partitions.
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit: String,
+}
+
+/// Parameters of the `minhash_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinhashDedupSpec {
+    /// Stage name (default `minhash_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `drop` (default) or `annotate` (clusters written, nothing removed).
+    #[serde(default)]
+    pub mode: StageMode,
+    /// LSH bands (FineWeb: 14).
+    #[serde(default = "default_bands")]
+    pub bands: usize,
+    /// Rows per band (FineWeb: 8); permutations = bands × rows.
+    #[serde(default = "default_rows")]
+    pub rows: usize,
+    /// Shingle size in words for Latin-script documents (FineWeb: 5).
+    #[serde(default = "default_n_latin")]
+    pub ngram_latin: usize,
+    /// Shingle size in characters for Chinese/Japanese/Korean documents (7 ≈ 5 words).
+    #[serde(default = "default_n_han")]
+    pub ngram_han: usize,
+    /// Only the first this many tokens of a document are shingled.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: usize,
+    /// Check every candidate pair's true shingle Jaccard against `threshold` before joining it.
+    #[serde(default)]
+    pub verify: bool,
+    /// Jaccard threshold used by `verify`, and shown beside the S-curve.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Survivor of each cluster.
+    #[serde(default = "default_survivor")]
+    pub keep: SurvivorRule,
+    /// Memory the band grouping may use; beyond it the band keys spill to more partitions.
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit: String,
+}
+
+fn default_bands() -> usize {
+    14
+}
+fn default_rows() -> usize {
+    8
+}
+fn default_n_latin() -> usize {
+    5
+}
+fn default_n_han() -> usize {
+    7
+}
+fn default_max_tokens() -> usize {
+    100_000
+}
+fn default_threshold() -> f64 {
+    0.8
+}
+
+/// Parameters of the `line_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineDedupSpec {
+    /// Stage name (default `line_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A line found in more than this many documents is removed from all of them.
+    #[serde(default = "default_max_occurrences")]
+    pub max_occurrences: u32,
+    /// Lines with fewer letters and digits than this are never removed.
+    #[serde(default = "default_min_line_chars")]
+    pub min_line_chars: usize,
+    /// Memory the counting may use; beyond it the line keys spill to more partitions.
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit: String,
+}
+
+fn default_max_occurrences() -> u32 {
+    8
+}
+fn default_min_line_chars() -> usize {
+    10
+}
+
 /// Names reserved for other things in the output folder.
 const RESERVED_NAMES: &[&str] = &["shards", "stats.json", "removed"];
 
@@ -418,6 +597,45 @@ impl JobSpec {
         let mut seen = BTreeSet::new();
         for (i, stage) in self.stages.iter().enumerate() {
             check_name(format!("stages[{i}].name"), stage.name())?;
+            let limit = match stage {
+                StageSpec::ExactDedup(d) => Some(&d.memory_limit),
+                StageSpec::MinhashDedup(d) => Some(&d.memory_limit),
+                StageSpec::LineDedup(d) => Some(&d.memory_limit),
+                _ => None,
+            };
+            if let Some(limit) = limit {
+                if parse_bytes(limit).is_none_or(|b| b == 0) {
+                    return Err(invalid(
+                        format!("stages[{i}].memory_limit"),
+                        format!("`{limit}` is not a size like \"512MiB\""),
+                    ));
+                }
+                if i == 0 {
+                    return Err(invalid(
+                        format!("stages[{i}].kind"),
+                        "a dedup stage needs a stage before it (e.g. normalize)",
+                    ));
+                }
+            }
+            if let StageSpec::MinhashDedup(m) = stage {
+                if m.bands == 0
+                    || m.rows == 0
+                    || m.ngram_latin == 0
+                    || m.ngram_han == 0
+                    || m.max_tokens == 0
+                {
+                    return Err(invalid(
+                        format!("stages[{i}]"),
+                        "bands, rows, ngram sizes and max_tokens must be ≥ 1",
+                    ));
+                }
+                if !(0.0..=1.0).contains(&m.threshold) {
+                    return Err(invalid(
+                        format!("stages[{i}].threshold"),
+                        "must be within 0..=1",
+                    ));
+                }
+            }
             if let StageSpec::Langid(l) = stage {
                 if l.max_paragraphs == 0 || l.max_paragraph_bytes < 16 {
                     return Err(invalid(
@@ -572,6 +790,33 @@ kind = "normalize"
         );
         let bad = text.replace("en = 0.7", "en = 1.5");
         assert!(JobSpec::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn dedup_specs_parse_and_validate() {
+        let text = format!(
+            "{MINIMAL}\n[[stages]]\nkind = \"minhash_dedup\"\nkeep = \"highest:quality.score\"\nmemory_limit = \"64KiB\"\n"
+        );
+        let spec = JobSpec::from_toml(&text).expect("valid");
+        let StageSpec::MinhashDedup(m) = &spec.stages[1] else {
+            panic!("minhash")
+        };
+        assert_eq!((m.bands, m.rows, m.ngram_han), (14, 8, 7));
+        assert_eq!(m.keep, SurvivorRule::Highest("quality.score".into()));
+        assert_eq!(
+            JobSpec::from_toml(&spec.to_toml()).expect("round trip"),
+            spec
+        );
+        assert!(JobSpec::from_toml(&text.replace("64KiB", "lots")).is_err());
+        assert!(JobSpec::from_toml(&text.replace("highest:quality.score", "biggest")).is_err());
+        assert_eq!(parse_bytes("2GiB"), Some(2 << 30));
+        assert_eq!(parse_bytes("512MB"), Some(512_000_000));
+        assert_eq!(parse_bytes("12"), Some(12));
+        let first = MINIMAL.replace("kind = \"normalize\"", "kind = \"exact_dedup\"");
+        assert!(
+            JobSpec::from_toml(&first).is_err(),
+            "dedup cannot be the first stage"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub mod stats;
 
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
-    BadRecordPolicy, InputFormat, InputSpec, JobError, JobSection, JobSpec, LangIdSpec,
-    MixedPolicy, NormalizeSpec, StageMode, StageSpec,
+    BadRecordPolicy, ExactDedupSpec, InputFormat, InputSpec, JobError, JobSection, JobSpec,
+    LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixedPolicy, NormalizeSpec, StageMode, StageSpec,
+    SurvivorRule, parse_bytes,
 };
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -1,6 +1,7 @@
 //! End-to-end tests: whole jobs through the `taojin` binary, each in its own temp dir.
 
 mod bad_input;
+mod dedup;
 mod demo;
 mod inputs;
 mod invariants;

@@ -75,22 +75,4 @@ pub fn shingle_jaccard(a: &str, b: &str, n_latin: usize, n_han: usize) -> f64 {
     jaccard(&shingles(a, n_latin, n_han), &shingles(b, n_latin, n_han))
 }
 
-/// Jaccard of two sorted, deduplicated shingle sets (empty vs empty is 1.0).
-pub(crate) fn jaccard(x: &[u64], y: &[u64]) -> f64 {
-    if x.is_empty() && y.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < x.len() && j < y.len() {
-        match x[i].cmp(&y[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    inter as f64 / (x.len() + y.len() - inter) as f64
-}
+pub(crate) use taojin_dedup::jaccard;

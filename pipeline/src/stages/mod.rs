@@ -33,5 +33,11 @@ pub fn build(spec: &StageSpec, job: &LoadedJob) -> Result<Box<dyn MapStage>> {
     Ok(match spec {
         StageSpec::Normalize(s) => Box::new(normalize::NormalizeStage::new(s)),
         StageSpec::Langid(s) => Box::new(langid::LangIdStage::new(s, &job.resolve(&s.model))?),
+        StageSpec::ExactDedup(_) | StageSpec::MinhashDedup(_) | StageSpec::LineDedup(_) => {
+            return Err(crate::error::PipelineError::Internal(format!(
+                "`{}` is a global stage",
+                spec.kind()
+            )));
+        }
     })
 }

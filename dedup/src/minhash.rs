@@ -1,0 +1,188 @@
+//! MinHash signatures and LSH band keys.
+//!
+//! Permutations are seeded universal hashes `h_i(x) = (a_i·x + b_i) mod (2⁶¹ − 1)` over
+//! 64-bit shingle hashes; `a_i`, `b_i` come from a SplitMix64 stream of the seed, so the
+//! same seed gives the same signatures on every machine and in every release.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+const MERSENNE_61: u64 = (1 << 61) - 1;
+
+/// `x mod (2⁶¹ − 1)` for `x < 2¹²²` (products of two values below the prime, plus one).
+fn mod_mersenne(x: u128) -> u64 {
+    let lo = (x as u64) & MERSENNE_61;
+    let hi = (x >> 61) as u64;
+    let s = lo + (hi & MERSENNE_61) + (hi >> 61);
+    let s = (s & MERSENNE_61) + (s >> 61);
+    if s >= MERSENNE_61 { s - MERSENNE_61 } else { s }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Computes signatures of `bands × rows` permutations and their band keys.
+#[derive(Debug, Clone)]
+pub struct MinHasher {
+    bands: usize,
+    rows: usize,
+    a: Vec<u64>,
+    b: Vec<u64>,
+}
+
+impl MinHasher {
+    /// A hasher with `bands × rows` permutations drawn from `seed`.
+    pub fn new(bands: usize, rows: usize, seed: u64) -> MinHasher {
+        let mut state = seed;
+        let n = bands * rows;
+        let a = (0..n)
+            .map(|_| splitmix64(&mut state) % (MERSENNE_61 - 1) + 1)
+            .collect();
+        let b = (0..n)
+            .map(|_| splitmix64(&mut state) % MERSENNE_61)
+            .collect();
+        MinHasher { bands, rows, a, b }
+    }
+
+    /// Number of permutations.
+    pub fn num_perm(&self) -> usize {
+        self.bands * self.rows
+    }
+
+    /// Number of bands.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// The signature of a shingle set into `out` (`num_perm` values; all `u64::MAX` for an
+    /// empty set, which then matches only other empty sets).
+    pub fn signature(&self, shingles: &[u64], out: &mut Vec<u64>) {
+        out.clear();
+        out.resize(self.num_perm(), u64::MAX);
+        for &s in shingles {
+            let x = (s & MERSENNE_61) as u128;
+            for ((o, &a), &b) in out.iter_mut().zip(&self.a).zip(&self.b) {
+                let h = mod_mersenne(a as u128 * x + b as u128);
+                if h < *o {
+                    *o = h;
+                }
+            }
+        }
+    }
+
+    /// One 64-bit key per band: documents sharing a key in any band are candidates.
+    pub fn band_keys(&self, signature: &[u64], out: &mut Vec<u64>) {
+        out.clear();
+        for (band, rows) in signature.chunks(self.rows).enumerate() {
+            let mut bytes = Vec::with_capacity(8 * (rows.len() + 1));
+            bytes.extend_from_slice(&(band as u64).to_le_bytes());
+            for r in rows {
+                bytes.extend_from_slice(&r.to_le_bytes());
+            }
+            out.push(xxh3_64(&bytes));
+        }
+    }
+}
+
+/// Probability that two documents of Jaccard similarity `s` share at least one band:
+/// `1 − (1 − sʳ)ᵇ` (the LSH S-curve).
+pub fn match_probability(s: f64, bands: usize, rows: usize) -> f64 {
+    1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32)
+}
+
+/// The similarity where the S-curve crosses 1/2 — roughly the threshold bands × rows implies.
+pub fn implied_threshold(bands: usize, rows: usize) -> f64 {
+    (1.0 - 0.5f64.powf(1.0 / bands as f64)).powf(1.0 / rows as f64)
+}
+
+/// The bands × rows split of at most `perms` permutations that minimizes the sum of the
+/// false-positive area (∫₀ᵗ P) and the false-negative area (∫ₜ¹ 1 − P) of the S-curve —
+/// the criterion datasketch uses, with equal weights.
+pub fn optimal_split(perms: usize, threshold: f64) -> (usize, usize) {
+    let integrate = |f: &dyn Fn(f64) -> f64, a: f64, b: f64| {
+        let steps = 200;
+        let h = (b - a) / steps as f64;
+        (0..steps)
+            .map(|i| f(a + (i as f64 + 0.5) * h) * h)
+            .sum::<f64>()
+    };
+    let mut best = (perms.max(1), 1, f64::INFINITY);
+    for bands in 1..=perms.max(1) {
+        for rows in 1..=perms / bands {
+            let fp = integrate(&|s| match_probability(s, bands, rows), 0.0, threshold);
+            let fneg = integrate(&|s| 1.0 - match_probability(s, bands, rows), threshold, 1.0);
+            if fp + fneg < best.2 {
+                best = (bands, rows, fp + fneg);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_estimate_jaccard() {
+        let m = MinHasher::new(16, 8, 7);
+        let a: Vec<u64> = (0..1000)
+            .map(|i| xxh3_64(&(i as u64).to_le_bytes()))
+            .collect();
+        let b: Vec<u64> = (300..1300)
+            .map(|i| xxh3_64(&(i as u64).to_le_bytes()))
+            .collect();
+        let (mut sa, mut sb) = (Vec::new(), Vec::new());
+        m.signature(&a, &mut sa);
+        m.signature(&b, &mut sb);
+        let est = sa.iter().zip(&sb).filter(|(x, y)| x == y).count() as f64 / m.num_perm() as f64;
+        let truth = 700.0 / 1300.0;
+        assert!((est - truth).abs() < 0.12, "{est} vs {truth}");
+        let (mut ka, mut kb) = (Vec::new(), Vec::new());
+        m.band_keys(&sa, &mut ka);
+        m.band_keys(&sa, &mut kb);
+        assert_eq!(ka, kb);
+        assert_eq!(ka.len(), 16);
+    }
+
+    #[test]
+    fn same_seed_same_permutations() {
+        let (x, y) = (MinHasher::new(14, 8, 1), MinHasher::new(14, 8, 1));
+        assert_eq!((x.a.clone(), x.b.clone()), (y.a, y.b));
+        assert_ne!(x.a, MinHasher::new(14, 8, 2).a);
+    }
+
+    #[test]
+    fn modular_reduction_is_exact() {
+        for x in [
+            0u128,
+            1,
+            MERSENNE_61 as u128,
+            (MERSENNE_61 as u128) * 3 + 5,
+            (MERSENNE_61 as u128 - 1) * (MERSENNE_61 as u128 - 1) + MERSENNE_61 as u128 - 1,
+        ] {
+            assert_eq!(mod_mersenne(x) as u128, x % MERSENNE_61 as u128);
+        }
+    }
+
+    #[test]
+    fn optimal_split_balances_errors() {
+        let (b, r) = optimal_split(128, 0.8);
+        assert!(b * r <= 128);
+        let p = match_probability(0.8, b, r);
+        assert!(p > 0.3 && p < 0.95, "{b}x{r}: {p}");
+    }
+
+    #[test]
+    fn s_curve() {
+        assert!((match_probability(1.0, 14, 8) - 1.0).abs() < 1e-12);
+        assert!(match_probability(0.5, 14, 8) < 0.06);
+        assert!(match_probability(0.9, 14, 8) > 0.99);
+        let t = implied_threshold(14, 8);
+        assert!((match_probability(t, 14, 8) - 0.5).abs() < 1e-9);
+    }
+}

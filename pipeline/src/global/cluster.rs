@@ -1,0 +1,513 @@
+//! Exact and MinHash deduplication as one global stage: documents are keyed (the exact
+//! matching-key hash, or one key per LSH band), equal keys become edges, union-find turns
+//! edges into clusters, and one survivor per cluster is chosen by a deterministic rule.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Array};
+use arrow::datatypes::{DataType, Field, Float64Type, SchemaRef};
+use rayon::prelude::*;
+use taojin_dedup::exact::exact_key_hash;
+use taojin_dedup::{MinHasher, ShingleConfig, UnionFind, jaccard, shingle_hashes};
+use taojin_schemas::{
+    ExactDedupSpec, MinhashDedupSpec, StageMode, SurvivorRule, TaskStats, columns,
+};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::spill::{
+    KEY_DOC, PartitionedWriter, key_doc, key_docs, partition_of, read_file, write_file,
+};
+use super::{GlobalCtx, GlobalStage, limit_bytes};
+use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
+use crate::error::{PipelineError, Result};
+use crate::stages::MapStage;
+
+/// How documents are keyed.
+pub enum ClusterKind {
+    /// One key: the 128-bit hash of the matching key.
+    Exact,
+    /// One key per LSH band.
+    Minhash {
+        /// Signature and band computation.
+        hasher: MinHasher,
+        /// Shingling.
+        shingles: ShingleConfig,
+        /// Verify candidate pairs against `threshold`.
+        verify: bool,
+        /// Jaccard threshold of `verify`.
+        threshold: f64,
+    },
+}
+
+/// `exact_dedup` or `minhash_dedup`.
+pub struct ClusterStage {
+    kind: ClusterKind,
+    mode: StageMode,
+    keep: SurvivorRule,
+    limit: u64,
+    reason: &'static str,
+    cluster_col: &'static str,
+    size_col: &'static str,
+}
+
+/// Buckets larger than this are joined as a star (to the smallest document) even under
+/// `verify`, instead of checking every pair.
+const MAX_VERIFIED_BUCKET: usize = 50;
+
+impl ClusterStage {
+    /// The `exact_dedup` stage.
+    pub fn exact(spec: &ExactDedupSpec) -> ClusterStage {
+        ClusterStage {
+            kind: ClusterKind::Exact,
+            mode: spec.mode,
+            keep: spec.keep.clone(),
+            limit: limit_bytes(&spec.memory_limit),
+            reason: "exact_dup",
+            cluster_col: "exact_dup.cluster",
+            size_col: "exact_dup.cluster_size",
+        }
+    }
+
+    /// The `minhash_dedup` stage; the permutation seed is fixed so signatures are stable.
+    pub fn minhash(spec: &MinhashDedupSpec) -> ClusterStage {
+        ClusterStage {
+            kind: ClusterKind::Minhash {
+                hasher: MinHasher::new(spec.bands, spec.rows, 0x7A0_71E5),
+                shingles: ShingleConfig {
+                    n_latin: spec.ngram_latin,
+                    n_han: spec.ngram_han,
+                    max_tokens: spec.max_tokens,
+                },
+                verify: spec.verify,
+                threshold: spec.threshold,
+            },
+            mode: spec.mode,
+            keep: spec.keep.clone(),
+            limit: limit_bytes(&spec.memory_limit),
+            reason: "near_dup",
+            cluster_col: columns::DUP_CLUSTER,
+            size_col: columns::DUP_CLUSTER_SIZE,
+        }
+    }
+
+    fn verify(&self) -> bool {
+        matches!(self.kind, ClusterKind::Minhash { verify: true, .. })
+    }
+
+    /// The keys of one document (and its shingles when verifying).
+    fn keys(&self, text: &str) -> (Vec<u128>, Vec<u64>) {
+        match &self.kind {
+            ClusterKind::Exact => (vec![exact_key_hash(text)], Vec::new()),
+            ClusterKind::Minhash {
+                hasher,
+                shingles,
+                verify,
+                ..
+            } => {
+                let (mut tokens, mut set, mut sig, mut bands) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                shingle_hashes(text, shingles, &mut tokens, &mut set);
+                hasher.signature(&set, &mut sig);
+                hasher.band_keys(&sig, &mut bands);
+                let keys = bands.into_iter().map(u128::from).collect();
+                (keys, if *verify { set } else { Vec::new() })
+            }
+        }
+    }
+}
+
+/// Per-document facts the survivor rule needs: `[id len u32][id][text len u32][score f64]`.
+fn push_meta(buf: &mut Vec<u8>, id: &str, len: usize, score: f64) {
+    buf.extend_from_slice(&(id.len() as u32).to_le_bytes());
+    buf.extend_from_slice(id.as_bytes());
+    buf.extend_from_slice(&(len as u32).to_le_bytes());
+    buf.extend_from_slice(&score.to_le_bytes());
+}
+
+struct Meta<'a> {
+    id: &'a str,
+    len: u32,
+    score: f64,
+}
+
+fn read_meta(bytes: &[u8]) -> Result<Vec<Meta<'_>>> {
+    let bad = || PipelineError::Internal("truncated dedup meta file".into());
+    let mut out = Vec::new();
+    let mut at = 0;
+    let u32_at = |at: usize| -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            bytes
+                .get(at..at + 4)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        ))
+    };
+    while at < bytes.len() {
+        let n = u32_at(at)? as usize;
+        let id = std::str::from_utf8(bytes.get(at + 4..at + 4 + n).ok_or_else(bad)?)
+            .map_err(|_| bad())?;
+        at += 4 + n;
+        let len = u32_at(at)?;
+        let score = f64::from_le_bytes(
+            bytes
+                .get(at + 4..at + 12)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
+        at += 12;
+        out.push(Meta { id, len, score });
+    }
+    Ok(out)
+}
+
+/// True when `a` should survive over `b` under `rule` (ties: smallest id).
+fn better(rule: &SurvivorRule, a: &Meta<'_>, b: &Meta<'_>) -> bool {
+    let by_id = a.id < b.id;
+    match rule {
+        SurvivorRule::SmallestId => by_id,
+        SurvivorRule::Longest => a.len > b.len || (a.len == b.len && by_id),
+        SurvivorRule::Highest(_) => {
+            let (x, y) = (
+                if a.score.is_nan() {
+                    f64::NEG_INFINITY
+                } else {
+                    a.score
+                },
+                if b.score.is_nan() {
+                    f64::NEG_INFINITY
+                } else {
+                    b.score
+                },
+            );
+            x > y || (x == y && by_id)
+        }
+    }
+}
+
+/// Random access to the shingle sets the map phase stored (for `verify`).
+struct ShingleStore<'a> {
+    ctx: &'a GlobalCtx<'a>,
+    files: HashMap<usize, (File, Vec<u64>)>,
+}
+
+impl<'a> ShingleStore<'a> {
+    fn get(&mut self, doc: u32) -> Result<Vec<u64>> {
+        let (task, row) = self.ctx.locate(doc as u64);
+        if !self.files.contains_key(&task) {
+            let data = self.ctx.work.join(format!("shingles-{task:05}.bin"));
+            let idx: Vec<u64> = read_file(&self.ctx.work.join(format!("shingles-{task:05}.idx")))?
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            self.files.insert(
+                task,
+                (File::open(&data).map_err(PipelineError::io(&data))?, idx),
+            );
+        }
+        let Some((file, idx)) = self.files.get_mut(&task) else {
+            return Ok(Vec::new());
+        };
+        let (start, end) = (idx[row as usize], idx[row as usize + 1]);
+        let mut bytes = vec![0u8; ((end - start) * 8) as usize];
+        file.seek(SeekFrom::Start(start * 8))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| PipelineError::Internal(format!("shingle store: {e}")))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect())
+    }
+}
+
+impl GlobalStage for ClusterStage {
+    fn spill_bytes_per_doc(&self) -> u64 {
+        let keys = match &self.kind {
+            ClusterKind::Exact => 1,
+            ClusterKind::Minhash { hasher, .. } => hasher.bands() as u64,
+        };
+        keys * KEY_DOC as u64
+    }
+
+    fn memory_limit(&self) -> u64 {
+        self.limit
+    }
+
+    fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
+        let mut writer = PartitionedWriter::create(
+            &ctx.work.join(format!("map-{task:05}")),
+            "p",
+            ctx.partitions,
+        )?;
+        let (mut meta, mut shingles, mut idx) = (Vec::new(), Vec::new(), vec![0u64]);
+        let mut doc = ctx.offsets[task];
+        ctx.for_each_batch(task, |batch| {
+            let text = text_column(batch)?;
+            let ids = batch
+                .column_by_name(columns::ID)
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| PipelineError::Internal("batch without `id`".into()))?;
+            let scores = match &self.keep {
+                SurvivorRule::Highest(col) => {
+                    let c = batch.column_by_name(col).ok_or_else(|| {
+                        PipelineError::Config(format!(
+                            "keep = \"highest:{col}\": no column `{col}` before this stage"
+                        ))
+                    })?;
+                    Some(arrow::compute::cast(c, &DataType::Float64)?)
+                }
+                _ => None,
+            };
+            let keyed: Vec<(Vec<u128>, Vec<u64>)> = (0..batch.num_rows())
+                .into_par_iter()
+                .map(|i| self.keys(text.value(i)))
+                .collect();
+            for (i, (keys, set)) in keyed.into_iter().enumerate() {
+                let d = u32::try_from(doc).map_err(|_| {
+                    PipelineError::Config(
+                        "more than 4,294,967,295 documents in one dedup stage".into(),
+                    )
+                })?;
+                for key in keys {
+                    writer.write(partition_of(key, ctx.partitions), &key_doc(key, d))?;
+                }
+                let score = scores.as_ref().map_or(0.0, |s| {
+                    let s = s.as_primitive::<Float64Type>();
+                    if s.is_null(i) { f64::NAN } else { s.value(i) }
+                });
+                push_meta(&mut meta, ids.value(i), text.value(i).len(), score);
+                if self.verify() {
+                    shingles.extend(set.iter().flat_map(|h| h.to_le_bytes()));
+                    idx.push(shingles.len() as u64 / 8);
+                }
+                doc += 1;
+            }
+            Ok(())
+        })?;
+        writer.finish()?;
+        if self.verify() {
+            write_file(&ctx.work.join(format!("shingles-{task:05}.bin")), &shingles)?;
+            let idx: Vec<u8> = idx.iter().flat_map(|o| o.to_le_bytes()).collect();
+            write_file(&ctx.work.join(format!("shingles-{task:05}.idx")), &idx)?;
+        }
+        write_file(&ctx.work.join(format!("meta-{task:05}.bin")), &meta)
+    }
+
+    fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>> {
+        let threshold = match &self.kind {
+            ClusterKind::Minhash {
+                verify: true,
+                threshold,
+                ..
+            } => Some(*threshold),
+            _ => None,
+        };
+        // 1. Partitions in parallel: equal keys → edges.
+        let per_partition: Vec<Result<(u64, u64)>> = ctx.pool.install(|| {
+            (0..ctx.partitions)
+                .into_par_iter()
+                .map(|p| {
+                    let mut records = Vec::new();
+                    for t in 0..ctx.tasks() {
+                        records.extend(key_docs(&read_file(
+                            &ctx.work.join(format!("map-{t:05}/p-{p:05}.bin")),
+                        )?));
+                    }
+                    records.sort_unstable();
+                    let mut store = threshold.map(|_| ShingleStore {
+                        ctx,
+                        files: HashMap::new(),
+                    });
+                    let mut cache: HashMap<u32, Vec<u64>> = HashMap::new();
+                    let (mut edges, mut candidates) = (Vec::new(), 0u64);
+                    for bucket in records.chunk_by(|a, b| a.0 == b.0) {
+                        if bucket.len() < 2 {
+                            continue;
+                        }
+                        let docs: Vec<u32> = bucket.iter().map(|r| r.1).collect();
+                        match (threshold, store.as_mut()) {
+                            (Some(t), Some(store)) if docs.len() <= MAX_VERIFIED_BUCKET => {
+                                for (i, &a) in docs.iter().enumerate() {
+                                    for &b in &docs[i + 1..] {
+                                        candidates += 1;
+                                        for d in [a, b] {
+                                            if let std::collections::hash_map::Entry::Vacant(e) =
+                                                cache.entry(d)
+                                            {
+                                                e.insert(store.get(d)?);
+                                            }
+                                        }
+                                        if jaccard(&cache[&a], &cache[&b]) >= t {
+                                            edges.push((a, b));
+                                        }
+                                    }
+                                }
+                                cache.clear();
+                            }
+                            _ => {
+                                candidates += docs.len() as u64 - 1;
+                                edges.extend(docs[1..].iter().map(|&b| (docs[0], b)));
+                            }
+                        }
+                    }
+                    edges.sort_unstable();
+                    edges.dedup();
+                    let bytes: Vec<u8> = edges
+                        .iter()
+                        .flat_map(|(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
+                        .collect();
+                    write_file(&ctx.work.join(format!("edges-{p:05}.bin")), &bytes)?;
+                    Ok((candidates, edges.len() as u64))
+                })
+                .collect()
+        });
+        let (candidates, edge_count) = super::sum_pairs(per_partition)?;
+        // 2. Union-find over document indices, streaming the edge files.
+        let n = usize::try_from(ctx.docs())
+            .map_err(|_| PipelineError::Internal("too many documents".into()))?;
+        let mut uf = UnionFind::new(n);
+        for p in 0..ctx.partitions {
+            let bytes = read_file(&ctx.work.join(format!("edges-{p:05}.bin")))?;
+            for e in bytes.chunks_exact(8) {
+                let a = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                let b = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+                uf.union(a, b);
+            }
+        }
+        let roots: Vec<u32> = (0..n as u32).map(|d| uf.find(d)).collect();
+        let mut sizes = vec![0u32; n];
+        for &r in &roots {
+            sizes[r as usize] += 1;
+        }
+        // 3. Survivors: the best member of every cluster, task files streamed in order.
+        let mut best: HashMap<u32, (u32, String, u32, f64)> = HashMap::new();
+        for t in 0..ctx.tasks() {
+            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+            for (row, m) in read_meta(&bytes)?.into_iter().enumerate() {
+                let doc = (ctx.offsets[t] + row as u64) as u32;
+                let root = roots[doc as usize];
+                if sizes[root as usize] < 2 {
+                    continue;
+                }
+                let replace = match best.get(&root) {
+                    None => true,
+                    Some((_, id, len, score)) => better(
+                        &self.keep,
+                        &m,
+                        &Meta {
+                            id,
+                            len: *len,
+                            score: *score,
+                        },
+                    ),
+                };
+                if replace {
+                    best.insert(root, (doc, m.id.to_string(), m.len, m.score));
+                }
+            }
+        }
+        // 4. Decisions per task: cluster id (hash of the survivor's id), size, keep.
+        let (mut removed, mut clustered) = (0u64, 0u64);
+        for t in 0..ctx.tasks() {
+            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+            let meta = read_meta(&bytes)?;
+            let mut out = Vec::with_capacity(meta.len() * 13);
+            for (row, m) in meta.iter().enumerate() {
+                let doc = (ctx.offsets[t] + row as u64) as u32;
+                let root = roots[doc as usize];
+                let size = sizes[root as usize];
+                let (cluster, keep) = match best.get(&root) {
+                    Some((survivor, id, _, _)) if size > 1 => {
+                        (xxh3_64(id.as_bytes()), *survivor == doc)
+                    }
+                    _ => (xxh3_64(m.id.as_bytes()), true),
+                };
+                clustered += u64::from(size > 1);
+                removed += u64::from(!keep);
+                out.extend_from_slice(&cluster.to_le_bytes());
+                out.extend_from_slice(&size.to_le_bytes());
+                out.push(keep as u8);
+            }
+            write_file(&ctx.work.join(format!("decisions-{t:05}.bin")), &out)?;
+        }
+        Ok(vec![
+            ("candidate_pairs".into(), candidates),
+            ("edges".into(), edge_count),
+            ("clusters".into(), best.len() as u64),
+            ("docs_in_clusters".into(), clustered),
+            ("duplicates".into(), removed),
+        ])
+    }
+
+    fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {
+        let bytes = read_file(&ctx.work.join(format!("decisions-{task:05}.bin")))?;
+        let decisions = bytes
+            .chunks_exact(13)
+            .map(|c| {
+                let cluster = u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8]));
+                let size = u32::from_le_bytes(c[8..12].try_into().unwrap_or([0; 4]));
+                (cluster, size, c[12] == 1)
+            })
+            .collect();
+        Ok(Box::new(DecisionApplier {
+            decisions: Arc::new(decisions),
+            next: Mutex::new(0),
+            reason: self.reason,
+            drop: self.mode == StageMode::Drop,
+            fields: [
+                Field::new(self.cluster_col, DataType::UInt64, true),
+                Field::new(self.size_col, DataType::UInt32, true),
+            ],
+        }))
+    }
+}
+
+/// Applies per-row cluster decisions to a task's batches, in order.
+struct DecisionApplier {
+    decisions: Arc<Vec<(u64, u32, bool)>>,
+    next: Mutex<usize>,
+    reason: &'static str,
+    drop: bool,
+    fields: [Field; 2],
+}
+
+impl MapStage for DecisionApplier {
+    fn output_schema(&self, input: &SchemaRef) -> SchemaRef {
+        with_fields(input, &self.fields)
+    }
+
+    fn process(&self, batch: &RecordBatch, stats: &mut TaskStats) -> Result<Processed> {
+        let n = batch.num_rows();
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .map_err(|_| PipelineError::Internal("poisoned lock".into()))?;
+            let s = *next;
+            *next += n;
+            s
+        };
+        let rows = self.decisions.get(start..start + n).ok_or_else(|| {
+            PipelineError::Internal(format!(
+                "dedup decisions cover {} rows, the input has more",
+                self.decisions.len()
+            ))
+        })?;
+        let cluster: ArrayRef = Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.0)));
+        let size: ArrayRef = Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.1)));
+        let batch = with_columns(batch, &self.fields, vec![cluster, size])?;
+        let reasons: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| (self.drop && !r.2).then_some(self.reason))
+            .collect();
+        stats.count(
+            "in_clusters",
+            rows.iter().filter(|r| r.1 > 1).count() as u64,
+        );
+        partition(&batch, &reasons)
+    }
+}

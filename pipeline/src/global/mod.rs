@@ -1,0 +1,156 @@
+//! Global stages: decisions that need every document of the job (duplicates across
+//! shards, corpus-wide line counts), run as three phases that each scale out:
+//!
+//! 1. **map** — one task per part file of the previous stage writes compact keys into
+//!    hash-partitioned spill files under `<stage>/_work/`;
+//! 2. **reduce** — one task per partition groups its keys (bounded memory: the number of
+//!    partitions comes from the stage's `memory_limit`), then a single pass merges the
+//!    partition results (union-find over document indices, not over edges held in RAM)
+//!    and writes one decision file per task;
+//! 3. **apply** — one task per part file applies its decisions as an ordinary map stage.
+//!
+//! Each phase has done markers, so a killed run resumes inside the stage too.
+
+mod cluster;
+mod lines;
+pub mod spill;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use taojin_schemas::{JobSpec, StageSpec, TaskStats, parse_bytes};
+
+use crate::error::{PipelineError, Result};
+use crate::stages::MapStage;
+use crate::task::TaskPaths;
+
+pub use cluster::{ClusterKind, ClusterStage};
+pub use lines::LineDedupStage;
+
+/// What every phase of a global stage needs to know.
+pub struct GlobalCtx<'a> {
+    /// `<stage>/_work`: spill and decision files.
+    pub work: PathBuf,
+    /// The previous stage's folder (its part files are the input).
+    pub prev_dir: PathBuf,
+    /// The job.
+    pub job: &'a JobSpec,
+    /// Documents in each input part (from the previous stage's task stats).
+    pub rows: Vec<u64>,
+    /// Global index of each part's first document.
+    pub offsets: Vec<u64>,
+    /// Spill partitions.
+    pub partitions: usize,
+    /// The pool reduce tasks run on.
+    pub pool: &'a rayon::ThreadPool,
+}
+
+impl GlobalCtx<'_> {
+    /// Number of tasks.
+    pub fn tasks(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Total documents.
+    pub fn docs(&self) -> u64 {
+        self.rows.iter().sum()
+    }
+
+    /// The part file of task `task` in the previous stage.
+    pub fn input(&self, task: usize) -> PathBuf {
+        self.prev_dir
+            .join(format!("{}.parquet", crate::task::part_name(task)))
+    }
+
+    /// Calls `f` on every batch of task `task`'s input, in order.
+    pub fn for_each_batch(
+        &self,
+        task: usize,
+        mut f: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.input(task);
+        let file = File::open(&path).map_err(PipelineError::io(&path))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(PipelineError::parquet(&path))?
+            .with_batch_size(self.job.job.batch_rows)
+            .build()
+            .map_err(PipelineError::parquet(&path))?;
+        for batch in reader {
+            f(&batch?)?;
+        }
+        Ok(())
+    }
+
+    /// The (task, row) of a global document index.
+    pub fn locate(&self, doc: u64) -> (usize, u64) {
+        let task = self.offsets.partition_point(|&o| o <= doc) - 1;
+        (task, doc - self.offsets[task])
+    }
+}
+
+/// A stage whose decisions need the whole job.
+pub trait GlobalStage: Send + Sync {
+    /// Spill bytes per document, to size partitions from the memory limit.
+    fn spill_bytes_per_doc(&self) -> u64;
+    /// The configured memory limit of the grouping, in bytes.
+    fn memory_limit(&self) -> u64;
+    /// Map phase of one task.
+    fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()>;
+    /// Reduce phase; returns counters for the stage stats log.
+    fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>>;
+    /// The map stage that applies the decisions to task `task`.
+    fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>>;
+}
+
+/// Builds the global stage a spec describes, or `None` for per-document stages.
+pub fn build(spec: &StageSpec) -> Option<Box<dyn GlobalStage>> {
+    match spec {
+        StageSpec::ExactDedup(s) => Some(Box::new(ClusterStage::exact(s))),
+        StageSpec::MinhashDedup(s) => Some(Box::new(ClusterStage::minhash(s))),
+        StageSpec::LineDedup(s) => Some(Box::new(LineDedupStage::new(s))),
+        _ => None,
+    }
+}
+
+/// Bytes of a `memory_limit` setting (validated when the job was loaded).
+pub fn limit_bytes(s: &str) -> u64 {
+    parse_bytes(s).unwrap_or(1 << 30).max(1)
+}
+
+/// Reads the per-task document counts of a finished stage.
+pub fn stage_rows(dir: &Path, tasks: usize) -> Result<Vec<u64>> {
+    (0..tasks)
+        .map(|t| {
+            let path = TaskPaths::new(dir, t).stats;
+            let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
+            let stats: TaskStats = serde_json::from_slice(&bytes)
+                .map_err(|e| PipelineError::Internal(format!("{}: {e}", path.display())))?;
+            Ok(stats.docs_kept)
+        })
+        .collect()
+}
+
+/// Number of spill partitions so that one partition of `bytes` total fits in `limit`
+/// (with room for sorting), between 1 and 1024.
+pub fn partitions_for(bytes: u64, limit: u64) -> usize {
+    (bytes.saturating_mul(3) / limit + 1).clamp(1, 1024) as usize
+}
+
+/// Marker files of the phases.
+pub fn marker(work: &Path, name: &str) -> PathBuf {
+    work.join("_done").join(name)
+}
+
+/// True when the marker exists and holds `hash`.
+pub fn marker_matches(path: &Path, hash: &str) -> bool {
+    fs::read_to_string(path).is_ok_and(|h| h.trim() == hash)
+}
+
+/// Sums the per-partition counter pairs of a reduce, returning the first error.
+pub fn sum_pairs(results: Vec<Result<(u64, u64)>>) -> Result<(u64, u64)> {
+    results
+        .into_iter()
+        .try_fold((0, 0), |(a, b), r| r.map(|(x, y)| (a + x, b + y)))
+}
