@@ -37,35 +37,64 @@ fn is_cjk_token(c: char) -> bool {
         | 0x3041..=0x30FF | 0x31F0..=0x31FF | 0xAC00..=0xD7AF)
 }
 
-/// Token hashes of a text and whether ideograph tokens dominate.
+/// The word being read: its start and whether it must be lower-cased before hashing.
+struct Word {
+    start: Option<usize>,
+    needs_lower: bool,
+    lower: String,
+}
+
+impl Word {
+    fn flush(&mut self, text: &str, end: usize, out: &mut Vec<u64>) -> bool {
+        let Some(s) = self.start.take() else {
+            return false;
+        };
+        let word = &text[s..end];
+        let h = if self.needs_lower {
+            self.lower.clear();
+            self.lower.extend(word.chars().flat_map(char::to_lowercase));
+            xxh3_64(self.lower.as_bytes())
+        } else {
+            xxh3_64(word.as_bytes())
+        };
+        out.push(h);
+        self.needs_lower = false;
+        true
+    }
+}
+
+/// Token hashes of a text and whether ideograph tokens dominate. Words that are already
+/// lower case are hashed in place; only words with capitals are copied.
 pub fn token_hashes(text: &str, max_tokens: usize, out: &mut Vec<u64>) -> bool {
     out.clear();
     let (mut cjk, mut words) = (0usize, 0usize);
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut Vec<u64>, words: &mut usize| {
-        if !word.is_empty() {
-            out.push(xxh3_64(word.as_bytes()));
-            *words += 1;
-            word.clear();
-        }
+    let mut word = Word {
+        start: None,
+        needs_lower: false,
+        lower: String::new(),
     };
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         if out.len() >= max_tokens {
-            break;
+            return cjk > words;
         }
-        if is_cjk_token(c) {
-            flush(&mut word, out, &mut words);
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            word.start.get_or_insert(i);
+        } else if c.is_ascii() && !c.is_ascii_alphabetic() {
+            words += word.flush(text, i, out) as usize;
+        } else if is_cjk_token(c) {
+            words += word.flush(text, i, out) as usize;
             let mut buf = [0u8; 4];
             out.push(xxh3_64(c.encode_utf8(&mut buf).as_bytes()));
             cjk += 1;
         } else if c.is_alphanumeric() {
-            word.extend(c.to_lowercase());
+            word.start.get_or_insert(i);
+            word.needs_lower |= c.is_uppercase();
         } else {
-            flush(&mut word, out, &mut words);
+            words += word.flush(text, i, out) as usize;
         }
     }
     if out.len() < max_tokens {
-        flush(&mut word, out, &mut words);
+        words += word.flush(text, text.len(), out) as usize;
     }
     cjk > words
 }
