@@ -69,7 +69,7 @@ pub fn parquet_properties(zstd_level: i32) -> Result<WriterProperties> {
 }
 
 /// Row groups are cut at this many buffered bytes, bounding a writer's memory.
-const ROW_GROUP_BYTES: usize = 32 << 20;
+const ROW_GROUP_BYTES: usize = 8 << 20;
 
 /// A Parquet file being written under its temporary name.
 pub struct ParquetPart {
