@@ -226,6 +226,9 @@ fn run_global_phases(
     if global::marker_matches(&reduce_marker, hash) {
         return Ok(Vec::new());
     }
+    if let Some(d) = g.describe() {
+        tracing::info!(stage = name, "{d}");
+    }
     let start = Instant::now();
     let todo: Vec<usize> = (0..ctx.tasks())
         .filter(|t| {

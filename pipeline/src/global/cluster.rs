@@ -237,6 +237,27 @@ impl GlobalStage for ClusterStage {
         self.limit
     }
 
+    fn describe(&self) -> Option<String> {
+        let ClusterKind::Minhash {
+            hasher, shingles, ..
+        } = &self.kind
+        else {
+            return None;
+        };
+        let (b, r) = (hasher.bands(), hasher.num_perm() / hasher.bands());
+        let curve: Vec<String> = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+            .iter()
+            .map(|s| format!("P({s})={:.3}", taojin_dedup::match_probability(*s, b, r)))
+            .collect();
+        Some(format!(
+            "{b} bands x {r} rows, shingles {} words / {} ideographs; S-curve midpoint {:.3}; {}",
+            shingles.n_latin,
+            shingles.n_han,
+            taojin_dedup::implied_threshold(b, r),
+            curve.join(" ")
+        ))
+    }
+
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
         let mut writer = PartitionedWriter::create(
             &ctx.work.join(format!("map-{task:05}")),

@@ -100,6 +100,10 @@ pub trait GlobalStage: Send + Sync {
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()>;
     /// Reduce phase; returns counters for the stage stats log.
     fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>>;
+    /// A line for the job log describing the stage's settings (e.g. the LSH S-curve).
+    fn describe(&self) -> Option<String> {
+        None
+    }
     /// The map stage that applies the decisions to task `task`.
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>>;
 }
