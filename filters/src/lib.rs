@@ -5,8 +5,13 @@
 //! and usable from another program without the taojin CLI.
 #![warn(missing_docs)]
 
+pub mod classifier;
 pub mod langid;
 pub mod normalize;
+pub mod quality;
 
 pub use langid::{LangIdModel, LangIdentifier, LangVerdict};
 pub use normalize::{Normalizer, matching_key};
+pub use quality::{
+    BlocklistTexts, QualityError, QualityJudge, QualityOutcome, SignalKind, SignalValue,
+};

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod report;
 pub mod stages;
 pub mod task;
+pub mod texts;
 pub mod writer;
 
 pub use error::{PipelineError, Result};

@@ -55,6 +55,27 @@ enum Command {
         #[arg(long)]
         rows: Option<usize>,
     },
+    /// Train a fastText quality classifier from good and bad example documents (JSONL).
+    TrainClassifier {
+        /// High-quality examples (JSONL, .zst or .gz).
+        #[arg(long)]
+        pos: PathBuf,
+        /// Low-quality examples.
+        #[arg(long)]
+        neg: PathBuf,
+        /// Where to write the model (fastText .bin).
+        #[arg(long)]
+        out: PathBuf,
+        /// The field holding the text.
+        #[arg(long, default_value = "text")]
+        text_field: String,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 10)]
+        epoch: i32,
+        /// At most this many examples per class.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_docs: usize,
+    },
     /// Write the deterministic synthetic demo corpus.
     DemoData {
         /// Folder to write into.
@@ -141,6 +162,33 @@ fn dispatch(command: Command) -> Result<()> {
                 _ => anyhow::bail!("--bands and --rows must be ≥ 1"),
             };
             print_stdout(&taojin_pipeline::report::s_curve(b, r, threshold))
+        }
+        Command::TrainClassifier {
+            pos,
+            neg,
+            out,
+            text_field,
+            epoch,
+            max_docs,
+        } => {
+            use taojin_filters::classifier;
+            let p = taojin_pipeline::texts::read_texts(&pos, &text_field, max_docs)?;
+            let n = taojin_pipeline::texts::read_texts(&neg, &text_field, max_docs)?;
+            let opts = classifier::TrainOptions {
+                epoch,
+                ..Default::default()
+            };
+            let model = classifier::train(&p, &n, &out, &opts)
+                .with_context(|| format!("training {}", out.display()))?;
+            let correct = p.iter().filter(|t| model.score(t) >= 0.5).count()
+                + n.iter().filter(|t| model.score(t) < 0.5).count();
+            print_stdout(&format!(
+                "trained on {} positive and {} negative documents; training accuracy {:.3}; model written to {}\n",
+                p.len(),
+                n.len(),
+                correct as f64 / (p.len() + n.len()) as f64,
+                out.display()
+            ))
         }
         Command::DemoData { dir, seed, scale } => {
             let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;

@@ -154,6 +154,10 @@ pub enum StageSpec {
     MinhashDedup(MinhashDedupSpec),
     /// Lines repeated across many documents (boilerplate), removed from every document.
     LineDedup(LineDedupSpec),
+    /// A learned quality score (fastText supervised model from `taojin train-classifier`).
+    Classifier(ClassifierSpec),
+    /// Heuristic quality rules for English and Chinese, line cleaning, PII, blocklists.
+    Quality(Box<crate::quality::QualitySpec>),
 }
 
 impl StageSpec {
@@ -165,6 +169,8 @@ impl StageSpec {
             StageSpec::ExactDedup(_) => "exact_dedup",
             StageSpec::MinhashDedup(_) => "minhash_dedup",
             StageSpec::LineDedup(_) => "line_dedup",
+            StageSpec::Classifier(_) => "classifier",
+            StageSpec::Quality(_) => "quality",
         }
     }
 
@@ -176,6 +182,8 @@ impl StageSpec {
             StageSpec::ExactDedup(s) => s.name.as_deref().unwrap_or("exact_dedup"),
             StageSpec::MinhashDedup(s) => s.name.as_deref().unwrap_or("minhash_dedup"),
             StageSpec::LineDedup(s) => s.name.as_deref().unwrap_or("line_dedup"),
+            StageSpec::Classifier(s) => s.name.as_deref().unwrap_or("classifier"),
+            StageSpec::Quality(s) => s.name.as_deref().unwrap_or("quality"),
         }
     }
 }
@@ -510,6 +518,36 @@ fn default_max_occurrences() -> u32 {
 }
 fn default_min_line_chars() -> usize {
     10
+}
+
+/// Parameters of the `classifier` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSpec {
+    /// Stage name (default `classifier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `drop` removes documents under `min_score`; `annotate` (default) only scores.
+    #[serde(default = "annotate")]
+    pub mode: StageMode,
+    /// The model file; relative to the job file.
+    pub model: String,
+    /// Column the score goes to.
+    #[serde(default = "default_score_column")]
+    pub column: String,
+    /// In `drop` mode, documents scoring below this are removed as `classifier:low_score`.
+    #[serde(default = "half_f32")]
+    pub min_score: f32,
+}
+
+fn annotate() -> StageMode {
+    StageMode::Annotate
+}
+fn default_score_column() -> String {
+    "quality.score".into()
+}
+fn half_f32() -> f32 {
+    0.5
 }
 
 /// Names reserved for other things in the output folder.

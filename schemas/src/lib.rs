@@ -9,12 +9,14 @@
 
 pub mod document;
 pub mod job;
+pub mod quality;
 pub mod stats;
 
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
-    BadRecordPolicy, ExactDedupSpec, InputFormat, InputSpec, JobError, JobSection, JobSpec,
-    LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixedPolicy, NormalizeSpec, StageMode, StageSpec,
-    SurvivorRule, parse_bytes,
+    BadRecordPolicy, ClassifierSpec, ExactDedupSpec, InputFormat, InputSpec, JobError, JobSection,
+    JobSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixedPolicy, NormalizeSpec, StageMode,
+    StageSpec, SurvivorRule, parse_bytes,
 };
+pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -1,9 +1,11 @@
 //! End-to-end tests: whole jobs through the `taojin` binary, each in its own temp dir.
 
 mod bad_input;
+mod classifier;
 mod dedup;
 mod demo;
 mod inputs;
 mod invariants;
 mod langid;
+mod quality;
 mod util;

@@ -109,22 +109,33 @@ pub fn column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<String>
     out
 }
 
-/// One Float32 column of every kept part file of a stage folder, in part order.
-pub fn float_column(stage_dir: &Path, name: &str) -> Vec<f32> {
+/// One primitive column of every kept part file of a stage folder, in part order; nulls
+/// become `null`.
+pub fn primitive_column<T: arrow::datatypes::ArrowPrimitiveType>(
+    stage_dir: &Path,
+    name: &str,
+    null: T::Native,
+) -> Vec<T::Native> {
     let mut out = Vec::new();
     for path in part_files(stage_dir) {
         for batch in read_parquet(&path) {
             let col = batch
                 .column_by_name(name)
                 .unwrap_or_else(|| panic!("no column {name}"));
-            out.extend(
-                col.as_primitive::<arrow::datatypes::Float32Type>()
-                    .iter()
-                    .map(|v| v.unwrap_or(f32::NAN)),
-            );
+            out.extend(col.as_primitive::<T>().iter().map(|v| v.unwrap_or(null)));
         }
     }
     out
+}
+
+/// A Float32 column (nulls as NaN).
+pub fn float_column(stage_dir: &Path, name: &str) -> Vec<f32> {
+    primitive_column::<arrow::datatypes::Float32Type>(stage_dir, name, f32::NAN)
+}
+
+/// An Int32 column (nulls as 0).
+pub fn int_column(stage_dir: &Path, name: &str) -> Vec<i32> {
+    primitive_column::<arrow::datatypes::Int32Type>(stage_dir, name, 0)
 }
 
 /// `part-*.parquet` files of a folder, sorted.

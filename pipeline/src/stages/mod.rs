@@ -5,8 +5,10 @@
 //! rows in, kept and removed itself, so a stage that loses a row is caught by the
 //! conservation check rather than trusted.
 
+mod classifier;
 mod langid;
 mod normalize;
+mod quality;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -33,6 +35,10 @@ pub fn build(spec: &StageSpec, job: &LoadedJob) -> Result<Box<dyn MapStage>> {
     Ok(match spec {
         StageSpec::Normalize(s) => Box::new(normalize::NormalizeStage::new(s)),
         StageSpec::Langid(s) => Box::new(langid::LangIdStage::new(s, &job.resolve(&s.model))?),
+        StageSpec::Quality(s) => Box::new(quality::QualityStage::new(s, job)?),
+        StageSpec::Classifier(s) => {
+            Box::new(classifier::ClassifierStage::new(s, &job.resolve(&s.model))?)
+        }
         StageSpec::ExactDedup(_) | StageSpec::MinhashDedup(_) | StageSpec::LineDedup(_) => {
             return Err(crate::error::PipelineError::Internal(format!(
                 "`{}` is a global stage",

@@ -1,0 +1,49 @@
+//! Reading the text field of a JSONL file (plain, `.zst` or `.gz`) into memory, for
+//! commands that train on examples (`taojin train-classifier`).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::error::{PipelineError, Result};
+
+/// The `field` strings of up to `max` records of a JSONL file; a line that is not a JSON
+/// object with a string `field` is an error naming the file and line.
+pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
+    let f = File::open(path).map_err(PipelineError::io(path))?;
+    let name = path.to_string_lossy();
+    let reader: Box<dyn BufRead> = if name.ends_with(".zst") || name.ends_with(".zstd") {
+        Box::new(BufReader::new(
+            zstd::Decoder::new(f).map_err(PipelineError::io(path))?,
+        ))
+    } else if name.ends_with(".gz") {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(
+            BufReader::new(f),
+        )))
+    } else {
+        Box::new(BufReader::new(f))
+    };
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        if out.len() >= max {
+            break;
+        }
+        let line = line.map_err(PipelineError::io(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |detail: String| PipelineError::BadRecord {
+            file: path.display().to_string(),
+            line: i as u64 + 1,
+            detail,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| bad(format!("malformed JSON: {e}")))?;
+        let text = v
+            .get(field)
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| bad(format!("no string field `{field}`")))?;
+        out.push(text.to_string());
+    }
+    Ok(out)
+}
