@@ -7,7 +7,7 @@ CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
 # datasketch and datatrove take minutes per 10 MB: the dedup peers run on a smaller corpus.
 SMALL_CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real-small.jsonl.zst))
 
-.PHONY: help build models demo test check bench clean
+.PHONY: help build models demo test pytest check bench clean
 
 help:
 	@echo "make models  fetch the fastText language-ID model (models/lid.176.ftz)"
@@ -28,9 +28,24 @@ demo: build models
 	@echo
 	@echo "Outputs are in out/demo/ (one folder per stage: part-*.parquet kept, removed/ with reasons)."
 	@echo "See the funnel again with: $(RELEASE_BIN) stats out/demo"
+	@echo "Training shards: out/demo/shards/ (manifest.json). Train a tiny GPT on them:"
+	@echo "  pip install ./python torch && python examples/train_tiny_gpt.py out/demo/shards --steps 300"
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 test: models
 	$(CARGO) test -j $(JOBS) --workspace
+	$(MAKE) pytest
+
+# The Python loader's tests need pyarrow, numpy and pytest: a venv in .venv (once).
+.venv/.ready: python/pyproject.toml
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7"
+	touch .venv/.ready
+
+pytest: .venv/.ready
+	$(CARGO) build -j $(JOBS) -p taojin-pipeline --bin taojin
+	TAOJIN_BIN=$(TARGET_DIR)/debug/taojin .venv/bin/python -m pytest -q python/tests
 
 check:
 	$(CARGO) fmt --all -- --check

@@ -103,9 +103,12 @@ fn run_stage(
     let prev_dir = index
         .checked_sub(1)
         .map(|i| plan.output.join(plan.stages[i].spec.name()));
-    let global = global::build(&planned.spec);
-    let shared = match (&global, todo.is_empty()) {
-        (None, false) => Some(stages::build(&planned.spec, job)?),
+    let global = match todo.is_empty() {
+        false => global::build(&planned.spec, job, prev_dir.as_deref())?,
+        true => None,
+    };
+    let shared = match (global::is_global(&planned.spec), todo.is_empty()) {
+        (false, false) => Some(stages::build(&planned.spec, job)?),
         _ => None,
     };
     let mut global_ctx = None;
@@ -130,6 +133,7 @@ fn run_stage(
             offsets,
             partitions,
             pool,
+            hash: planned.hash.clone(),
         };
         global_counters = run_global_phases(g.as_ref(), &ctx, &planned.hash, name)?;
         global_ctx = Some(ctx);

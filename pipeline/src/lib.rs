@@ -17,6 +17,7 @@ pub mod report;
 pub mod stages;
 pub mod task;
 pub mod texts;
+pub mod tokenizer_train;
 pub mod writer;
 
 pub use error::{PipelineError, Result};

@@ -76,6 +76,23 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         max_docs: usize,
     },
+    /// Train a byte-level BPE tokenizer on the kept text of a job's stage.
+    TrainTokenizer {
+        /// The job file (its output must exist: run it first).
+        job: PathBuf,
+        /// Vocabulary size.
+        #[arg(long, default_value_t = 64000)]
+        vocab: usize,
+        /// Where to write tokenizer.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// The stage whose kept documents to read (default: the last stage before `tokenize`).
+        #[arg(long)]
+        stage: Option<String>,
+        /// At most this many documents.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_docs: usize,
+    },
     /// Write the deterministic synthetic demo corpus.
     DemoData {
         /// Folder to write into.
@@ -187,6 +204,37 @@ fn dispatch(command: Command) -> Result<()> {
                 p.len(),
                 n.len(),
                 correct as f64 / (p.len() + n.len()) as f64,
+                out.display()
+            ))
+        }
+        Command::TrainTokenizer {
+            job,
+            vocab,
+            out,
+            stage,
+            max_docs,
+        } => {
+            let loaded = LoadedJob::load(&job)?;
+            let name = match stage {
+                Some(s) => s,
+                None => loaded
+                    .spec
+                    .stages
+                    .iter()
+                    .rev()
+                    .find(|s| s.kind() != "tokenize")
+                    .map(|s| s.name().to_string())
+                    .context("the job has no stage to read text from")?,
+            };
+            let dir = loaded.output_dir().join(&name);
+            let texts = taojin_pipeline::texts::stage_texts(&dir, max_docs).with_context(|| {
+                format!("reading the kept text of stage `{name}` (has the job run?)")
+            })?;
+            let n = texts.len();
+            let tokenizer = taojin_pipeline::tokenizer_train::train(texts, vocab, &out)?;
+            print_stdout(&format!(
+                "trained a {}-token BPE on {n} documents of stage `{name}`; written to {}\n",
+                tokenizer.get_vocab_size(true),
                 out.display()
             ))
         }

@@ -47,3 +47,32 @@ pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+/// The text of up to `max` kept documents of a finished stage folder, in part order.
+pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
+        .map_err(PipelineError::io(dir))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    parts.sort();
+    let mut out = Vec::new();
+    for path in parts {
+        let file = File::open(&path).map_err(PipelineError::io(&path))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(PipelineError::parquet(&path))?
+            .build()
+            .map_err(PipelineError::parquet(&path))?;
+        for batch in reader {
+            let batch = batch?;
+            let text = crate::batch::text_column(&batch)?;
+            out.extend(text.iter().flatten().map(str::to_string));
+            if out.len() >= max {
+                out.truncate(max);
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -158,6 +158,8 @@ pub enum StageSpec {
     Classifier(ClassifierSpec),
     /// Heuristic quality rules for English and Chinese, line cleaning, PII, blocklists.
     Quality(Box<crate::quality::QualitySpec>),
+    /// Tokenize, pack into fixed-length rows, shuffle and write training shards.
+    Tokenize(TokenizeSpec),
 }
 
 impl StageSpec {
@@ -171,6 +173,7 @@ impl StageSpec {
             StageSpec::LineDedup(_) => "line_dedup",
             StageSpec::Classifier(_) => "classifier",
             StageSpec::Quality(_) => "quality",
+            StageSpec::Tokenize(_) => "tokenize",
         }
     }
 
@@ -184,6 +187,7 @@ impl StageSpec {
             StageSpec::LineDedup(s) => s.name.as_deref().unwrap_or("line_dedup"),
             StageSpec::Classifier(s) => s.name.as_deref().unwrap_or("classifier"),
             StageSpec::Quality(s) => s.name.as_deref().unwrap_or("quality"),
+            StageSpec::Tokenize(s) => s.name.as_deref().unwrap_or("tokenize"),
         }
     }
 }
@@ -550,6 +554,50 @@ fn half_f32() -> f32 {
     0.5
 }
 
+/// Parameters of the `tokenize` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizeSpec {
+    /// Stage name (default `tokenize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// An HF `tokenizer.json`; relative to the job file.
+    pub tokenizer: String,
+    /// When the tokenizer file does not exist: train a byte-level BPE of this many tokens
+    /// on the documents entering this stage and write it there (`taojin train-tokenizer`
+    /// does the same as a separate command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_vocab: Option<usize>,
+    /// Tokens per training row.
+    #[serde(default = "default_seq_len")]
+    pub seq_len: usize,
+    /// Target size of one shard file.
+    #[serde(default = "default_shard_bytes")]
+    pub shard_bytes: String,
+    /// Share of documents (not rows) that go to the validation split.
+    #[serde(default = "default_valid_fraction")]
+    pub valid_fraction: f64,
+    /// The end-of-document token appended after every document.
+    #[serde(default = "default_eos")]
+    pub eos: String,
+    /// Memory the row shuffle may use; beyond it rows spill to more buckets.
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit: String,
+}
+
+fn default_seq_len() -> usize {
+    2048
+}
+fn default_shard_bytes() -> String {
+    "256MiB".into()
+}
+fn default_valid_fraction() -> f64 {
+    0.01
+}
+fn default_eos() -> String {
+    "<|endoftext|>".into()
+}
+
 /// Names reserved for other things in the output folder.
 const RESERVED_NAMES: &[&str] = &["shards", "stats.json", "removed"];
 
@@ -635,7 +683,25 @@ impl JobSpec {
         let mut seen = BTreeSet::new();
         for (i, stage) in self.stages.iter().enumerate() {
             check_name(format!("stages[{i}].name"), stage.name())?;
+            if let StageSpec::Tokenize(t) = stage {
+                if t.seq_len < 2
+                    || !(0.0..1.0).contains(&t.valid_fraction)
+                    || parse_bytes(&t.shard_bytes).is_none_or(|b| b == 0)
+                {
+                    return Err(invalid(
+                        format!("stages[{i}]"),
+                        "seq_len ≥ 2, 0 ≤ valid_fraction < 1, shard_bytes a size",
+                    ));
+                }
+                if i + 1 != self.stages.len() {
+                    return Err(invalid(
+                        format!("stages[{i}].kind"),
+                        "`tokenize` must be the last stage",
+                    ));
+                }
+            }
             let limit = match stage {
+                StageSpec::Tokenize(t) => Some(&t.memory_limit),
                 StageSpec::ExactDedup(d) => Some(&d.memory_limit),
                 StageSpec::MinhashDedup(d) => Some(&d.memory_limit),
                 StageSpec::LineDedup(d) => Some(&d.memory_limit),

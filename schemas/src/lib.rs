@@ -9,6 +9,7 @@
 
 pub mod document;
 pub mod job;
+pub mod manifest;
 pub mod quality;
 pub mod stats;
 
@@ -16,7 +17,7 @@ pub use document::{columns, document_schema, removed_schema};
 pub use job::{
     BadRecordPolicy, ClassifierSpec, ExactDedupSpec, InputFormat, InputSpec, JobError, JobSection,
     JobSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixedPolicy, NormalizeSpec, StageMode,
-    StageSpec, SurvivorRule, parse_bytes,
+    StageSpec, SurvivorRule, TokenizeSpec, parse_bytes,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

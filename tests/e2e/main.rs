@@ -8,4 +8,5 @@ mod inputs;
 mod invariants;
 mod langid;
 mod quality;
+mod tokenize;
 mod util;

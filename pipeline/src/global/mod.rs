@@ -14,6 +14,7 @@
 mod cluster;
 mod lines;
 pub mod spill;
+mod tokenize;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::task::TaskPaths;
 
 pub use cluster::{ClusterKind, ClusterStage};
 pub use lines::LineDedupStage;
+pub use tokenize::{TokenizeStage, shard_schema};
 
 /// What every phase of a global stage needs to know.
 pub struct GlobalCtx<'a> {
@@ -45,6 +47,8 @@ pub struct GlobalCtx<'a> {
     pub partitions: usize,
     /// The pool reduce tasks run on.
     pub pool: &'a rayon::ThreadPool,
+    /// The stage's config hash.
+    pub hash: String,
 }
 
 impl GlobalCtx<'_> {
@@ -108,14 +112,35 @@ pub trait GlobalStage: Send + Sync {
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>>;
 }
 
+/// True for stages that need the whole job (built by [`build`]).
+pub fn is_global(spec: &StageSpec) -> bool {
+    matches!(
+        spec,
+        StageSpec::ExactDedup(_)
+            | StageSpec::MinhashDedup(_)
+            | StageSpec::LineDedup(_)
+            | StageSpec::Tokenize(_)
+    )
+}
+
 /// Builds the global stage a spec describes, or `None` for per-document stages.
-pub fn build(spec: &StageSpec) -> Option<Box<dyn GlobalStage>> {
-    match spec {
+pub fn build(
+    spec: &StageSpec,
+    job: &crate::job::LoadedJob,
+    prev: Option<&Path>,
+) -> Result<Option<Box<dyn GlobalStage>>> {
+    Ok(match spec {
         StageSpec::ExactDedup(s) => Some(Box::new(ClusterStage::exact(s))),
         StageSpec::MinhashDedup(s) => Some(Box::new(ClusterStage::minhash(s))),
         StageSpec::LineDedup(s) => Some(Box::new(LineDedupStage::new(s))),
+        StageSpec::Tokenize(s) => Some(Box::new(TokenizeStage::new(
+            s,
+            &job.resolve(&s.tokenizer),
+            job.spec.job.seed,
+            prev,
+        )?)),
         _ => None,
-    }
+    })
 }
 
 /// Bytes of a `memory_limit` setting (validated when the job was loaded).

@@ -39,7 +39,10 @@ pub fn build(spec: &StageSpec, job: &LoadedJob) -> Result<Box<dyn MapStage>> {
         StageSpec::Classifier(s) => {
             Box::new(classifier::ClassifierStage::new(s, &job.resolve(&s.model))?)
         }
-        StageSpec::ExactDedup(_) | StageSpec::MinhashDedup(_) | StageSpec::LineDedup(_) => {
+        StageSpec::ExactDedup(_)
+        | StageSpec::MinhashDedup(_)
+        | StageSpec::LineDedup(_)
+        | StageSpec::Tokenize(_) => {
             return Err(crate::error::PipelineError::Internal(format!(
                 "`{}` is a global stage",
                 spec.kind()

@@ -1,0 +1,558 @@
+//! `tokenize`: tokenize → pack → shuffle → shard, as a global stage.
+//!
+//! Map (per task): documents are assigned to `train` or `valid` by a hash of their id and
+//! the job seed (a split by document, never by row), tokenized, and written with one EOS
+//! after each document. Reduce: per split, the task streams are concatenated in task
+//! order and cut into rows of exactly `seq_len` tokens (the last partial row is dropped
+//! and counted as `remainder_tokens`), each row remembering where documents start in it;
+//! rows go to seeded buckets on disk, and each bucket is shuffled in memory and appended
+//! to the shards — a global shuffle in bounded memory. Apply: documents pass through with
+//! `tokens.count` and `tokens.split`.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{
+    ArrayRef, AsArray, FixedSizeListArray, Int32Array, ListArray, RecordBatch, StringArray,
+    UInt16Array, UInt32Array, UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use sha2::{Digest, Sha256};
+use taojin_schemas::manifest::{MANIFEST_VERSION, Manifest, ShardInfo, SplitInfo, TokenizerInfo};
+use taojin_schemas::{TaskStats, TokenizeSpec, columns, parse_bytes};
+use tokenizers::Tokenizer;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::spill::{read_file, write_file};
+use super::{GlobalCtx, GlobalStage, limit_bytes};
+use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
+use crate::error::{PipelineError, Result};
+use crate::stages::MapStage;
+use crate::writer::{IpcPart, tmp_path};
+
+const SPLITS: [&str; 2] = ["train", "valid"];
+
+/// The `tokenize` stage.
+pub struct TokenizeStage {
+    spec: TokenizeSpec,
+    tokenizer: Tokenizer,
+    tokenizer_sha256: String,
+    eos: u32,
+    seed: u64,
+}
+
+impl TokenizeStage {
+    /// Loads the tokenizer named by the spec (resolved by the caller); with `train_vocab`
+    /// and no file yet, trains one on the kept text of `prev` (the previous stage) first.
+    pub fn new(
+        spec: &TokenizeSpec,
+        path: &Path,
+        seed: u64,
+        prev: Option<&Path>,
+    ) -> Result<TokenizeStage> {
+        if let (false, Some(vocab), Some(prev)) = (path.exists(), spec.train_vocab, prev) {
+            tracing::info!(tokenizer = %path.display(), vocab, "training the tokenizer on the documents entering the stage");
+            crate::tokenizer_train::train(
+                crate::texts::stage_texts(prev, usize::MAX)?,
+                vocab,
+                path,
+            )?;
+        }
+        let bytes = fs::read(path).map_err(PipelineError::io(path))?;
+        let tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| {
+            PipelineError::Config(format!("{}: not a tokenizer.json: {e}", path.display()))
+        })?;
+        let eos = tokenizer.token_to_id(&spec.eos).ok_or_else(|| {
+            PipelineError::Config(format!(
+                "{}: eos token `{}` is not in the vocabulary",
+                path.display(),
+                spec.eos
+            ))
+        })?;
+        Ok(TokenizeStage {
+            spec: spec.clone(),
+            tokenizer,
+            tokenizer_sha256: hex::encode(Sha256::digest(&bytes)),
+            eos,
+            seed,
+        })
+    }
+
+    fn split_of(&self, id: &str) -> usize {
+        let h = xxh3_64_with_seed(id.as_bytes(), self.seed) as f64 / u64::MAX as f64;
+        usize::from(h < self.spec.valid_fraction)
+    }
+
+    fn wide(&self) -> bool {
+        self.tokenizer.get_vocab_size(true) > u16::MAX as usize + 1
+    }
+}
+
+/// Per-task document record: split, token count (with EOS), source name.
+fn doc_record(buf: &mut Vec<u8>, split: usize, tokens: u32, source: &str) {
+    buf.push(split as u8);
+    buf.extend_from_slice(&tokens.to_le_bytes());
+    buf.extend_from_slice(&(source.len() as u16).to_le_bytes());
+    buf.extend_from_slice(source.as_bytes());
+}
+
+fn read_docs(bytes: &[u8]) -> Result<Vec<(usize, u32, String)>> {
+    let bad = || PipelineError::Internal("truncated tokenize doc file".into());
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let split = *bytes.get(at).ok_or_else(bad)? as usize;
+        let n = u32::from_le_bytes(
+            bytes
+                .get(at + 1..at + 5)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
+        let len = u16::from_le_bytes(
+            bytes
+                .get(at + 5..at + 7)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        ) as usize;
+        let source =
+            String::from_utf8_lossy(bytes.get(at + 7..at + 7 + len).ok_or_else(bad)?).into_owned();
+        at += 7 + len;
+        out.push((split, n, source));
+    }
+    Ok(out)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One packed row on its way through the shuffle.
+struct Row {
+    id: u64,
+    starts: Vec<u32>,
+    tokens: Vec<u32>,
+}
+
+fn encode_row(r: &Row, out: &mut Vec<u8>) {
+    out.extend_from_slice(&r.id.to_le_bytes());
+    out.extend_from_slice(&(r.starts.len() as u32).to_le_bytes());
+    for s in &r.starts {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    for t in &r.tokens {
+        out.extend_from_slice(&t.to_le_bytes());
+    }
+}
+
+fn decode_rows(bytes: &[u8], seq_len: usize) -> Vec<Row> {
+    let u32_at =
+        |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let mut rows = Vec::new();
+    let mut at = 0;
+    while at + 12 <= bytes.len() {
+        let id = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+        let n = u32_at(at + 8) as usize;
+        at += 12;
+        let starts = (0..n).map(|i| u32_at(at + 4 * i)).collect();
+        at += 4 * n;
+        let tokens = (0..seq_len).map(|i| u32_at(at + 4 * i)).collect();
+        at += 4 * seq_len;
+        rows.push(Row { id, starts, tokens });
+    }
+    rows
+}
+
+/// Writes shards of one split, rotating files every `rows_per_shard` rows.
+struct ShardSink<'a> {
+    dir: &'a Path,
+    split: &'static str,
+    seq_len: usize,
+    wide: bool,
+    rows_per_shard: usize,
+    schema: SchemaRef,
+    current: Option<(IpcPart, String, u64)>,
+    pending: Vec<Row>,
+    done: Vec<ShardInfo>,
+}
+
+impl ShardSink<'_> {
+    fn push(&mut self, row: Row) -> Result<()> {
+        self.pending.push(row);
+        let in_file = self.current.as_ref().map_or(0, |c| c.2) as usize;
+        if self.pending.len() >= 1024 || in_file + self.pending.len() >= self.rows_per_shard {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.current.is_none() {
+            let file = format!("{}-{:05}.arrow", self.split, self.done.len());
+            self.current = Some((
+                IpcPart::create(&self.dir.join(&file), &self.schema)?,
+                file,
+                0,
+            ));
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let flat: Vec<u32> = rows.iter().flat_map(|r| r.tokens.iter().copied()).collect();
+        let values: ArrayRef = if self.wide {
+            Arc::new(UInt32Array::from(flat))
+        } else {
+            Arc::new(UInt16Array::from_iter_values(
+                flat.iter().map(|&t| t as u16),
+            ))
+        };
+        let item = Arc::new(Field::new("item", values.data_type().clone(), false));
+        let tokens = FixedSizeListArray::try_new(item, self.seq_len as i32, values, None)?;
+        let starts_values =
+            UInt32Array::from_iter_values(rows.iter().flat_map(|r| r.starts.iter().copied()));
+        let offsets = OffsetBuffer::from_lengths(rows.iter().map(|r| r.starts.len()));
+        let starts = ListArray::try_new(
+            Arc::new(Field::new("item", DataType::UInt32, false)),
+            offsets,
+            Arc::new(starts_values),
+            None,
+        )?;
+        let ids = UInt64Array::from_iter_values(rows.iter().map(|r| r.id));
+        let batch = RecordBatch::try_new(
+            self.schema.clone(),
+            vec![Arc::new(tokens), Arc::new(starts), Arc::new(ids)],
+        )?;
+        if let Some((part, _, n)) = self.current.as_mut() {
+            part.write(&batch)?;
+            *n += rows.len() as u64;
+            if *n as usize >= self.rows_per_shard {
+                self.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some((part, file, rows)) = self.current.take() {
+            part.finish()?.commit()?;
+            let path = self.dir.join(&file);
+            let sha = hex::encode(Sha256::digest(read_file(&path)?));
+            self.done.push(ShardInfo {
+                file,
+                split: self.split.into(),
+                rows,
+                tokens: rows * self.seq_len as u64,
+                sha256: sha,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Schema of a shard file.
+pub fn shard_schema(seq_len: usize, wide: bool) -> SchemaRef {
+    let dt = if wide {
+        DataType::UInt32
+    } else {
+        DataType::UInt16
+    };
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "tokens",
+            DataType::FixedSizeList(Arc::new(Field::new("item", dt, false)), seq_len as i32),
+            false,
+        ),
+        Field::new(
+            "doc_starts",
+            DataType::List(Arc::new(Field::new("item", DataType::UInt32, false))),
+            false,
+        ),
+        Field::new("row_id", DataType::UInt64, false),
+    ]))
+}
+
+impl GlobalStage for TokenizeStage {
+    fn spill_bytes_per_doc(&self) -> u64 {
+        4096
+    }
+
+    fn memory_limit(&self) -> u64 {
+        limit_bytes(&self.spec.memory_limit)
+    }
+
+    fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
+        let open = |split: &str| -> Result<(BufWriter<File>, PathBuf)> {
+            let path = ctx.work.join(format!("tokens-{task:05}-{split}.bin"));
+            let tmp = tmp_path(&path);
+            Ok((
+                BufWriter::new(File::create(&tmp).map_err(PipelineError::io(&tmp))?),
+                path,
+            ))
+        };
+        let mut outs = [open(SPLITS[0])?, open(SPLITS[1])?];
+        let mut docs = Vec::new();
+        ctx.for_each_batch(task, |batch| {
+            let text = text_column(batch)?;
+            let ids = batch
+                .column_by_name(columns::ID)
+                .and_then(|c| c.as_string_opt::<i32>());
+            let sources = batch
+                .column_by_name(columns::SOURCE)
+                .and_then(|c| c.as_string_opt::<i32>());
+            let (Some(ids), Some(sources)) = (ids, sources) else {
+                return Err(PipelineError::Internal("batch without id/source".into()));
+            };
+            let texts: Vec<&str> = (0..batch.num_rows()).map(|i| text.value(i)).collect();
+            let encodings = self
+                .tokenizer
+                .encode_batch(texts, false)
+                .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))?;
+            for (i, enc) in encodings.iter().enumerate() {
+                let split = self.split_of(ids.value(i));
+                let (w, path) = &mut outs[split];
+                let mut bytes = Vec::with_capacity(4 * (enc.get_ids().len() + 1));
+                for t in enc.get_ids().iter().chain(std::iter::once(&self.eos)) {
+                    bytes.extend_from_slice(&t.to_le_bytes());
+                }
+                w.write_all(&bytes).map_err(PipelineError::io(&*path))?;
+                doc_record(
+                    &mut docs,
+                    split,
+                    enc.get_ids().len() as u32 + 1,
+                    sources.value(i),
+                );
+            }
+            Ok(())
+        })?;
+        for (w, path) in outs {
+            let f = w.into_inner().map_err(|e| PipelineError::Io {
+                path: path.clone(),
+                source: e.into_error(),
+            })?;
+            f.sync_data().map_err(PipelineError::io(&path))?;
+            fs::rename(tmp_path(&path), &path).map_err(PipelineError::io(&path))?;
+        }
+        write_file(&ctx.work.join(format!("docs-{task:05}.bin")), &docs)
+    }
+
+    fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>> {
+        let seq_len = self.spec.seq_len;
+        let wide = self.wide();
+        let output = ctx
+            .work
+            .parent()
+            .and_then(Path::parent)
+            .ok_or_else(|| PipelineError::Internal("no output folder".into()))?;
+        let final_dir = output.join("shards");
+        let dir = tmp_path(&final_dir);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        }
+        fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        let row_bytes = seq_len * if wide { 4 } else { 2 };
+        let rows_per_shard =
+            (parse_bytes(&self.spec.shard_bytes).unwrap_or(1 << 28) as usize / row_bytes).max(1);
+        let schema = shard_schema(seq_len, wide);
+        let mut shards = Vec::new();
+        let mut splits = BTreeMap::new();
+        let mut counters = Vec::new();
+        for (s, split) in SPLITS.iter().enumerate() {
+            let mut info = SplitInfo::default();
+            let mut total = 0u64;
+            for t in 0..ctx.tasks() {
+                for (sp, n, source) in
+                    read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?
+                {
+                    if sp == s {
+                        info.documents += 1;
+                        info.document_tokens += n as u64;
+                        total += n as u64;
+                        *info.tokens_per_source.entry(source.clone()).or_default() += n as u64;
+                        *info.documents_per_source.entry(source).or_default() += 1;
+                    }
+                }
+            }
+            for src in info.tokens_per_source.keys() {
+                info.epochs_per_source.insert(src.clone(), 1.0);
+            }
+            // Pack into rows, spreading rows over seeded buckets on disk.
+            let buckets = ((total * 4 * 2) / self.memory_limit() + 1).clamp(1, 4096) as usize;
+            let bucket_paths: Vec<PathBuf> = (0..buckets)
+                .map(|b| ctx.work.join(format!("rows-{split}-{b:05}.bin")))
+                .collect();
+            let mut writers = Vec::with_capacity(buckets);
+            for p in &bucket_paths {
+                writers.push(BufWriter::new(
+                    File::create(p).map_err(PipelineError::io(p))?,
+                ));
+            }
+            let mut row = Row {
+                id: 0,
+                starts: Vec::new(),
+                tokens: Vec::with_capacity(seq_len),
+            };
+            let mut encoded = Vec::new();
+            for t in 0..ctx.tasks() {
+                let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?;
+                let tokens = read_file(&ctx.work.join(format!("tokens-{t:05}-{split}.bin")))?;
+                let mut at = 0usize;
+                for (_, n, _) in docs.iter().filter(|d| d.0 == s) {
+                    for k in 0..*n as usize {
+                        if k == 0 {
+                            row.starts.push(row.tokens.len() as u32);
+                        }
+                        let i = at + 4 * k;
+                        row.tokens.push(u32::from_le_bytes([
+                            tokens[i],
+                            tokens[i + 1],
+                            tokens[i + 2],
+                            tokens[i + 3],
+                        ]));
+                        if row.tokens.len() == seq_len {
+                            let b = (splitmix(self.seed ^ splitmix(row.id ^ (s as u64) << 63))
+                                % buckets as u64) as usize;
+                            encoded.clear();
+                            encode_row(&row, &mut encoded);
+                            writers[b]
+                                .write_all(&encoded)
+                                .map_err(PipelineError::io(&bucket_paths[b]))?;
+                            info.rows += 1;
+                            row = Row {
+                                id: row.id + 1,
+                                starts: Vec::new(),
+                                tokens: Vec::with_capacity(seq_len),
+                            };
+                        }
+                    }
+                    at += 4 * *n as usize;
+                }
+            }
+            info.remainder_tokens = row.tokens.len() as u64;
+            info.row_tokens = info.rows * seq_len as u64;
+            for (w, p) in writers.into_iter().zip(&bucket_paths) {
+                w.into_inner().map_err(|e| PipelineError::Io {
+                    path: p.clone(),
+                    source: e.into_error(),
+                })?;
+            }
+            let mut sink = ShardSink {
+                dir: &dir,
+                split,
+                seq_len,
+                wide,
+                rows_per_shard,
+                schema: schema.clone(),
+                current: None,
+                pending: Vec::new(),
+                done: Vec::new(),
+            };
+            for (b, p) in bucket_paths.iter().enumerate() {
+                let mut rows = decode_rows(&read_file(p)?, seq_len);
+                // Fisher–Yates with a stream seeded by (seed, split, bucket).
+                let mut state = splitmix(self.seed ^ ((s as u64) << 32) ^ b as u64);
+                for i in (1..rows.len()).rev() {
+                    state = splitmix(state);
+                    rows.swap(i, (state % (i as u64 + 1)) as usize);
+                }
+                for r in rows {
+                    sink.push(r)?;
+                }
+                fs::remove_file(p).map_err(PipelineError::io(p))?;
+            }
+            sink.flush()?;
+            sink.close()?;
+            counters.push((format!("{split}_rows"), info.rows));
+            counters.push((format!("{split}_remainder_tokens"), info.remainder_tokens));
+            shards.extend(sink.done);
+            splits.insert(split.to_string(), info);
+        }
+        let manifest = Manifest {
+            format_version: MANIFEST_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            job_hash: ctx.hash.clone(),
+            seed: self.seed,
+            tokenizer: TokenizerInfo {
+                path: self.spec.tokenizer.clone(),
+                sha256: self.tokenizer_sha256.clone(),
+                vocab_size: self.tokenizer.get_vocab_size(true),
+                eos_id: self.eos,
+                bos_id: ["<|startoftext|>", "<s>"]
+                    .iter()
+                    .find_map(|t| self.tokenizer.token_to_id(t)),
+            },
+            seq_len,
+            dtype: if wide { "uint32" } else { "uint16" }.into(),
+            shards,
+            splits,
+        };
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        write_file(&dir.join("manifest.json"), &json)?;
+        if final_dir.exists() {
+            fs::remove_dir_all(&final_dir).map_err(PipelineError::io(&final_dir))?;
+        }
+        fs::rename(&dir, &final_dir).map_err(PipelineError::io(&final_dir))?;
+        Ok(counters)
+    }
+
+    fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {
+        let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{task:05}.bin")))?)?;
+        Ok(Box::new(TokenCounts {
+            docs: docs.into_iter().map(|(s, n, _)| (s, n)).collect(),
+            next: Mutex::new(0),
+        }))
+    }
+}
+
+/// Adds `tokens.count` and `tokens.split` to the documents.
+struct TokenCounts {
+    docs: Vec<(usize, u32)>,
+    next: Mutex<usize>,
+}
+
+fn count_fields() -> [Field; 2] {
+    [
+        Field::new("tokens.count", DataType::Int32, true),
+        Field::new("tokens.split", DataType::Utf8, true),
+    ]
+}
+
+impl MapStage for TokenCounts {
+    fn output_schema(&self, input: &SchemaRef) -> SchemaRef {
+        with_fields(input, &count_fields())
+    }
+
+    fn process(&self, batch: &RecordBatch, _stats: &mut TaskStats) -> Result<Processed> {
+        let n = batch.num_rows();
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .map_err(|_| PipelineError::Internal("poisoned lock".into()))?;
+            let s = *next;
+            *next += n;
+            s
+        };
+        let rows = self
+            .docs
+            .get(start..start + n)
+            .ok_or_else(|| PipelineError::Internal("token counts cover fewer rows".into()))?;
+        let counts: ArrayRef = Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|r| r.1 as i32),
+        ));
+        let splits: ArrayRef = Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| SPLITS[r.0]),
+        ));
+        let batch = with_columns(batch, &count_fields(), vec![counts, splits])?;
+        partition(&batch, &vec![None; n])
+    }
+}

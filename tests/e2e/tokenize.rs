@@ -1,0 +1,185 @@
+//! Tokenize → pack → shuffle → shard: rows reproduce the documents, tokens are conserved,
+//! splits are by document, checksums verify, and shards do not depend on threads.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{UInt16Type, UInt32Type, UInt64Type};
+use sha2::{Digest, Sha256};
+
+use crate::util::*;
+
+const STAGES: &str = "[[stages]]\nkind = \"normalize\"\n\n[[stages]]\nkind = \"tokenize\"\ntokenizer = \"tok.json\"\ntrain_vocab = 1000\nseq_len = 128\nvalid_fraction = 0.1\nshard_bytes = \"64KiB\"\nmemory_limit = \"256KiB\"\n";
+
+/// (row_id, tokens, doc_starts) of every row of a split, in file order.
+fn rows(out: &std::path::Path, split: &str) -> Vec<(u64, Vec<u32>, Vec<u32>)> {
+    let mut v = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(out.join("shards"))
+        .expect("shards")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files.iter().filter(|f| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(split))
+    }) {
+        let reader =
+            arrow::ipc::reader::FileReader::try_new(std::fs::File::open(f).expect("open"), None)
+                .expect("ipc");
+        for b in reader {
+            let b = b.expect("batch");
+            let tokens = b.column(0).as_fixed_size_list();
+            let starts = b.column(1).as_list::<i32>();
+            let ids = b.column(2).as_primitive::<UInt64Type>();
+            for i in 0..b.num_rows() {
+                let t = tokens.value(i);
+                let t: Vec<u32> = match t.data_type() {
+                    arrow::datatypes::DataType::UInt16 => t
+                        .as_primitive::<UInt16Type>()
+                        .values()
+                        .iter()
+                        .map(|&x| x as u32)
+                        .collect(),
+                    _ => t.as_primitive::<UInt32Type>().values().to_vec(),
+                };
+                let s = starts
+                    .value(i)
+                    .as_primitive::<UInt32Type>()
+                    .values()
+                    .to_vec();
+                v.push((ids.value(i), t, s));
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn shards_reproduce_documents_and_conserve_tokens() {
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-data", "data"]);
+    ws.job(
+        "split_bytes = 400000",
+        &input("demo", "data/*.jsonl.zst"),
+        STAGES,
+    );
+    ws.run_ok(&["run", "job.toml", "--threads", "2"]);
+    let out = ws.path("out");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("shards/manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["dtype"], "uint16");
+    assert_eq!(manifest["seq_len"], 128);
+    let eos = manifest["tokenizer"]["eos_id"].as_u64().expect("eos") as u32;
+    // Checksums verify.
+    for s in manifest["shards"].as_array().expect("shards") {
+        let bytes = std::fs::read(out.join("shards").join(s["file"].as_str().expect("file")))
+            .expect("shard");
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            s["sha256"].as_str().expect("sha")
+        );
+    }
+    assert!(
+        manifest["shards"].as_array().expect("shards").len() > 2,
+        "several shards of 64 KiB"
+    );
+    // Every document in exactly one split; token conservation per split.
+    let dir = out.join("tokenize");
+    let splits = column(&dir, "tokens.split", false);
+    let counts = int_column(&dir, "tokens.count");
+    let docs = column(&ws.path("out/normalize"), "id", false).len();
+    assert_eq!(splits.len(), docs);
+    let mut per_split: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (s, c) in splits.iter().zip(&counts) {
+        let e = per_split.entry(s.clone().expect("split")).or_default();
+        e.0 += 1;
+        e.1 += *c as u64;
+    }
+    for (split, (n, tokens)) in &per_split {
+        let m = &manifest["splits"][split];
+        assert_eq!(m["documents"].as_u64(), Some(*n));
+        assert_eq!(m["document_tokens"].as_u64(), Some(*tokens));
+        let rows = m["rows"].as_u64().expect("rows");
+        assert_eq!(
+            *tokens,
+            rows * 128 + m["remainder_tokens"].as_u64().expect("rem"),
+            "token conservation in {split}"
+        );
+        assert!(m["remainder_tokens"].as_u64().expect("rem") < 128);
+    }
+    // Rows in their original order decode to the documents joined by EOS, in order.
+    let tok = tokenizers::Tokenizer::from_file(ws.path("tok.json")).expect("tokenizer");
+    let texts = column(&dir, "text", false);
+    let mut expected: Vec<u32> = Vec::new();
+    for (t, s) in texts.iter().zip(&splits) {
+        if s.as_deref() == Some("train") {
+            expected.extend(
+                tok.encode(t.as_deref().expect("text"), false)
+                    .expect("encode")
+                    .get_ids(),
+            );
+            expected.push(eos);
+        }
+    }
+    let mut train = rows(&out, "train");
+    let shuffled: Vec<u64> = train.iter().map(|r| r.0).collect();
+    train.sort_by_key(|r| r.0);
+    assert_ne!(
+        shuffled,
+        train.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "rows are shuffled"
+    );
+    assert_eq!(
+        train.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (0..train.len() as u64).collect::<Vec<_>>()
+    );
+    let flat: Vec<u32> = train.iter().flat_map(|r| r.1.iter().copied()).collect();
+    assert_eq!(flat[..], expected[..flat.len()]);
+    // doc_starts mark exactly the positions after an EOS (and a document start at 0).
+    let mut prev_eos = true;
+    for (_, tokens, starts) in &train {
+        let mut want = Vec::new();
+        for (p, &t) in tokens.iter().enumerate() {
+            if prev_eos {
+                want.push(p as u32);
+            }
+            prev_eos = t == eos;
+        }
+        assert_eq!(starts, &want);
+    }
+    // Same bytes with one thread.
+    std::fs::rename(&out, ws.path("two")).expect("rename");
+    ws.run_ok(&["run", "job.toml", "--threads", "1"]);
+    for s in manifest["shards"].as_array().expect("shards") {
+        let f = s["file"].as_str().expect("file");
+        assert_eq!(
+            std::fs::read(ws.path("two/shards").join(f)).expect("a"),
+            std::fs::read(ws.path("out/shards").join(f)).expect("b"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn tokenizer_errors_are_clear() {
+    let ws = Workspace::new();
+    ws.write("data/a.jsonl", jsonl_docs(3, "a"));
+    ws.job(
+        "",
+        &input("a", "data/a.jsonl"),
+        &STAGES.replace("train_vocab = 1000\n", ""),
+    );
+    let out = ws.taojin(&["run", "job.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tok.json"), "{stderr}");
+    ws.job(
+        "",
+        &input("a", "data/a.jsonl"),
+        &format!("{STAGES}\n[[stages]]\nkind = \"normalize\"\nname = \"after\"\n"),
+    );
+    let stderr = String::from_utf8_lossy(&ws.taojin(&["run", "job.toml"]).stderr).into_owned();
+    assert!(stderr.contains("must be the last stage"), "{stderr}");
+}
