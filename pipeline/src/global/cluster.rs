@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Float64Type, SchemaRef};
@@ -475,8 +475,7 @@ impl GlobalStage for ClusterStage {
             })
             .collect();
         Ok(Box::new(DecisionApplier {
-            decisions: Arc::new(decisions),
-            next: Mutex::new(0),
+            decisions: super::RowCursor::new(decisions),
             reason: self.reason,
             drop: self.mode == StageMode::Drop,
             fields: [
@@ -489,8 +488,7 @@ impl GlobalStage for ClusterStage {
 
 /// Applies per-row cluster decisions to a task's batches, in order.
 struct DecisionApplier {
-    decisions: Arc<Vec<(u64, u32, bool)>>,
-    next: Mutex<usize>,
+    decisions: super::RowCursor<(u64, u32, bool)>,
     reason: &'static str,
     drop: bool,
     fields: [Field; 2],
@@ -503,21 +501,7 @@ impl MapStage for DecisionApplier {
 
     fn process(&self, batch: &RecordBatch, stats: &mut TaskStats) -> Result<Processed> {
         let n = batch.num_rows();
-        let start = {
-            let mut next = self
-                .next
-                .lock()
-                .map_err(|_| PipelineError::Internal("poisoned lock".into()))?;
-            let s = *next;
-            *next += n;
-            s
-        };
-        let rows = self.decisions.get(start..start + n).ok_or_else(|| {
-            PipelineError::Internal(format!(
-                "dedup decisions cover {} rows, the input has more",
-                self.decisions.len()
-            ))
-        })?;
+        let rows = self.decisions.take(n)?;
         let cluster: ArrayRef = Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.0)));
         let size: ArrayRef = Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.1)));
         let batch = with_columns(batch, &self.fields, vec![cluster, size])?;

@@ -183,3 +183,36 @@ pub fn sum_pairs(results: Vec<Result<(u64, u64)>>) -> Result<(u64, u64)> {
         .into_iter()
         .try_fold((0, 0), |(a, b), r| r.map(|(x, y)| (a + x, b + y)))
 }
+
+/// Per-task decisions applied batch by batch: hands out the rows of each next batch, in
+/// order, and fails loudly if the input has more rows than were decided on.
+pub struct RowCursor<T> {
+    rows: Vec<T>,
+    next: std::sync::Mutex<usize>,
+}
+
+impl<T> RowCursor<T> {
+    /// A cursor over the decisions of one task.
+    pub fn new(rows: Vec<T>) -> RowCursor<T> {
+        RowCursor {
+            rows,
+            next: std::sync::Mutex::new(0),
+        }
+    }
+
+    /// The decisions of the next `n` rows.
+    pub fn take(&self, n: usize) -> Result<&[T]> {
+        let mut next = self
+            .next
+            .lock()
+            .map_err(|_| PipelineError::Internal("poisoned lock".into()))?;
+        let start = *next;
+        *next += n;
+        self.rows.get(start..start + n).ok_or_else(|| {
+            PipelineError::Internal(format!(
+                "decisions cover {} rows, the input has more",
+                self.rows.len()
+            ))
+        })
+    }
+}

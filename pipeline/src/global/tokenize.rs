@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, AsArray, FixedSizeListArray, Int32Array, ListArray, RecordBatch, StringArray,
@@ -507,16 +507,14 @@ impl GlobalStage for TokenizeStage {
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {
         let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{task:05}.bin")))?)?;
         Ok(Box::new(TokenCounts {
-            docs: docs.into_iter().map(|(s, n, _)| (s, n)).collect(),
-            next: Mutex::new(0),
+            docs: super::RowCursor::new(docs.into_iter().map(|(s, n, _)| (s, n)).collect()),
         }))
     }
 }
 
 /// Adds `tokens.count` and `tokens.split` to the documents.
 struct TokenCounts {
-    docs: Vec<(usize, u32)>,
-    next: Mutex<usize>,
+    docs: super::RowCursor<(usize, u32)>,
 }
 
 fn count_fields() -> [Field; 2] {
@@ -533,19 +531,7 @@ impl MapStage for TokenCounts {
 
     fn process(&self, batch: &RecordBatch, _stats: &mut TaskStats) -> Result<Processed> {
         let n = batch.num_rows();
-        let start = {
-            let mut next = self
-                .next
-                .lock()
-                .map_err(|_| PipelineError::Internal("poisoned lock".into()))?;
-            let s = *next;
-            *next += n;
-            s
-        };
-        let rows = self
-            .docs
-            .get(start..start + n)
-            .ok_or_else(|| PipelineError::Internal("token counts cover fewer rows".into()))?;
+        let rows = self.docs.take(n)?;
         let counts: ArrayRef = Arc::new(Int32Array::from_iter_values(
             rows.iter().map(|r| r.1 as i32),
         ));
