@@ -37,10 +37,11 @@ test: models
 	$(CARGO) test -j $(JOBS) --workspace
 	$(MAKE) pytest
 
-# The Python loader's tests need pyarrow, numpy and pytest: a venv in .venv (once).
+# The Python loader's tests need pyarrow, numpy, pytest and torch (the tiny-GPT test runs
+# on CPU): a venv in .venv, made once (torch from PyPI is large: a few minutes the first time).
 .venv/.ready: python/pyproject.toml
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "torch>=2.0"
 	touch .venv/.ready
 
 pytest: .venv/.ready

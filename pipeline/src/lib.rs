@@ -14,6 +14,7 @@ pub mod job;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod sql;
 pub mod stages;
 pub mod task;
 pub mod texts;

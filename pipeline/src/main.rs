@@ -39,6 +39,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run SQL over a job's outputs: every stage is a table of its kept rows,
+    /// `<stage>_removed` of its removed rows.
+    Sql {
+        /// The job's output folder.
+        out: PathBuf,
+        /// The query, e.g. "SELECT lang, count(*) FROM langid GROUP BY lang".
+        query: String,
+        /// table, csv, json or parquet.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Write the result here instead of stdout (required for parquet).
+        #[arg(long)]
+        out_file: Option<PathBuf>,
+    },
     /// Print the MinHash-LSH S-curve: the probability that two documents of a given
     /// Jaccard similarity become candidates, for bands × rows.
     DedupParams {
@@ -161,6 +175,28 @@ fn dispatch(command: Command) -> Result<()> {
             let stats: RunStats = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{}: not a taojin stats file", path.display()))?;
             print_stdout(&report::funnel(&stats))
+        }
+        Command::Sql {
+            out,
+            query,
+            format,
+            out_file,
+        } => {
+            use taojin_pipeline::sql::{SqlFormat, render};
+            let format = match format.as_str() {
+                "table" => SqlFormat::Table,
+                "csv" => SqlFormat::Csv,
+                "json" => SqlFormat::Json,
+                "parquet" => SqlFormat::Parquet,
+                other => anyhow::bail!("--format `{other}`: expected table, csv, json or parquet"),
+            };
+            let batches = taojin_pipeline::sql::query(&out, &query)?;
+            let bytes = render(&batches, format, out_file.as_deref())?;
+            match (out_file, format) {
+                (Some(_), SqlFormat::Parquet) => Ok(()),
+                (Some(path), _) => Ok(taojin_pipeline::writer::write_atomic(&path, &bytes)?),
+                (None, _) => print_stdout(&String::from_utf8_lossy(&bytes)),
+            }
         }
         Command::DedupParams {
             threshold,

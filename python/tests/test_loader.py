@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -10,25 +9,6 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from taojin_loader import Manifest, TokenShards, verify_checksums  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("TAOJIN_BIN", os.path.join(HERE, "..", "..", "target", "debug", "taojin"))
-
-
-@pytest.fixture(scope="session")
-def shards(tmp_path_factory):
-    if not os.path.exists(BIN):
-        pytest.skip(f"taojin binary not found at {BIN} (set TAOJIN_BIN)")
-    d = tmp_path_factory.mktemp("shards")
-    subprocess.run([BIN, "demo-data", str(d / "data")], check=True, capture_output=True)
-    (d / "job.toml").write_text(
-        '[job]\nname = "t"\noutput = "out"\n\n[[inputs]]\nname = "demo"\npath = "data/*.jsonl.zst"\n\n'
-        '[[stages]]\nkind = "normalize"\n\n[[stages]]\nkind = "tokenize"\ntokenizer = "tok.json"\n'
-        'train_vocab = 800\nseq_len = 64\nvalid_fraction = 0.1\nshard_bytes = "32KiB"\n'
-    )
-    subprocess.run([BIN, "run", str(d / "job.toml")], check=True, capture_output=True)
-    return d / "out" / "shards"
-
 
 def test_reads_every_row_once(shards):
     ds = TokenShards(str(shards), "train", seed=3)

@@ -8,5 +8,6 @@ mod inputs;
 mod invariants;
 mod langid;
 mod quality;
+mod sql;
 mod tokenize;
 mod util;

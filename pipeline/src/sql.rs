@@ -1,0 +1,131 @@
+//! `taojin sql OUT "SELECT …"`: DataFusion over a job's outputs. Every stage folder is a
+//! table of its kept rows (named like the stage), and `<stage>_removed` holds its removed
+//! rows with their reasons — a new threshold or mix is a query, not a rerun.
+
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+use crate::error::{PipelineError, Result};
+
+/// Output formats of `taojin sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// JSON lines.
+    Json,
+    /// A Parquet file (needs an output path).
+    Parquet,
+}
+
+fn df_err(e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Config(format!("sql: {e}"))
+}
+
+/// The stage folders of an output (those holding `_stage.json`), sorted.
+pub fn stage_tables(out: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let mut v: Vec<_> = std::fs::read_dir(out)
+        .map_err(PipelineError::io(out))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("_stage.json").is_file())
+        .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), p)))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn has_parts(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with("part-")
+                && e.path().extension().is_some_and(|x| x == "parquet")
+        })
+    })
+}
+
+/// Runs `query` over the stage tables of `out` and returns the result batches.
+pub fn query(out: &Path, query: &str) -> Result<Vec<RecordBatch>> {
+    let tables = stage_tables(out)?;
+    if tables.is_empty() {
+        return Err(PipelineError::Config(format!(
+            "{}: no stage outputs (has the job run?)",
+            out.display()
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("tokio: {e}")))?;
+    runtime.block_on(async {
+        let ctx = SessionContext::new();
+        for (name, dir) in &tables {
+            for (table, folder) in [
+                (name.clone(), dir.clone()),
+                (format!("{name}_removed"), dir.join("removed")),
+            ] {
+                if has_parts(&folder) {
+                    let glob = format!("{}/part-*.parquet", folder.display());
+                    ctx.register_parquet(
+                        format!("\"{table}\""),
+                        &glob,
+                        ParquetReadOptions::default(),
+                    )
+                    .await
+                    .map_err(df_err)?;
+                }
+            }
+        }
+        let df = ctx.sql(query).await.map_err(df_err)?;
+        df.collect().await.map_err(df_err)
+    })
+}
+
+/// Writes batches in a format; `out` is required for Parquet.
+pub fn render(batches: &[RecordBatch], format: SqlFormat, out: Option<&Path>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match format {
+        SqlFormat::Table => {
+            let t = arrow::util::pretty::pretty_format_batches(batches)?;
+            buf.extend_from_slice(format!("{t}\n").as_bytes());
+        }
+        SqlFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut buf);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        SqlFormat::Json => {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+        SqlFormat::Parquet => {
+            let path = out
+                .ok_or_else(|| PipelineError::Config("--format parquet needs --out FILE".into()))?;
+            let schema = batches
+                .first()
+                .map(|b| b.schema())
+                .ok_or_else(|| PipelineError::Config("the query returned no batches".into()))?;
+            let mut part = crate::writer::ParquetPart::create(
+                path,
+                schema,
+                crate::writer::parquet_properties(3)?,
+            )?;
+            for b in batches {
+                part.write(b)?;
+            }
+            part.finish()?.commit()?;
+        }
+    }
+    Ok(buf)
+}

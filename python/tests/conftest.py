@@ -1,0 +1,26 @@
+"""Shared fixture: demo shards made by the taojin binary (TAOJIN_BIN, built by `make test`)."""
+
+import os
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.environ.get("TAOJIN_BIN", os.path.join(HERE, "..", "..", "target", "debug", "taojin"))
+
+
+@pytest.fixture(scope="session")
+def shards(tmp_path_factory):
+    if not os.path.exists(BIN):
+        pytest.skip(f"taojin binary not found at {BIN} (set TAOJIN_BIN)")
+    d = tmp_path_factory.mktemp("shards")
+    subprocess.run([BIN, "demo-data", str(d / "data")], check=True, capture_output=True)
+    (d / "job.toml").write_text(
+        '[job]\nname = "t"\noutput = "out"\n\n[[inputs]]\nname = "demo"\npath = "data/*.jsonl.zst"\n\n'
+        '[[stages]]\nkind = "normalize"\n\n[[stages]]\nkind = "tokenize"\ntokenizer = "tok.json"\n'
+        'train_vocab = 800\nseq_len = 64\nvalid_fraction = 0.1\nshard_bytes = "32KiB"\n'
+    )
+    subprocess.run([BIN, "run", str(d / "job.toml")], check=True, capture_output=True)
+    return d / "out" / "shards"
+
+
