@@ -272,6 +272,22 @@ fn run_global_phases(
     Ok(counters)
 }
 
+/// Deletes temporary files (see [`is_tmp_name`]) anywhere under `dir`.
+fn remove_tmp_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_tmp_files(&path)?;
+        } else if is_tmp_name(&entry.file_name().to_string_lossy()) {
+            fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 fn write_stage_meta(dir: &Path, planned: &PlannedStage, seconds: Option<f64>) -> Result<()> {
     let meta = StageMeta {
         hash: planned.hash.clone(),
@@ -304,12 +320,9 @@ fn prepare_stage_dir(dir: &Path, planned: &PlannedStage, force: bool) -> Result<
     for sub in ["", "removed", "_stats", "_done"] {
         let d = dir.join(sub);
         fs::create_dir_all(&d).map_err(PipelineError::io(&d))?;
-        for entry in fs::read_dir(&d).map_err(PipelineError::io(&d))?.flatten() {
-            if is_tmp_name(&entry.file_name().to_string_lossy()) {
-                fs::remove_file(entry.path()).map_err(PipelineError::io(entry.path()))?;
-            }
-        }
     }
+    // Temporary files of a killed run (also under `_work/`): never read, deleted here.
+    remove_tmp_files(dir)?;
     if !matches || force {
         write_stage_meta(dir, planned, None)?;
         return Ok(None);

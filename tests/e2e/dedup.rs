@@ -385,4 +385,9 @@ fn crash_inside_a_global_stage_resumes_identically() {
     assert_same_parts(&ws.path("clean"), &ws.path("out"));
     let stats = ws.stats("out");
     assert_eq!(stats["stages"][2]["tasks_resumed"], 3);
+    let leftovers: Vec<_> = all_files(&ws.path("out"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
