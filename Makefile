@@ -25,6 +25,7 @@ models:
 demo: build models
 	@test -f data/demo/.complete || ($(RELEASE_BIN) demo-data data/demo && touch data/demo/.complete)
 	$(RELEASE_BIN) run jobs/demo.toml
+	$(RELEASE_BIN) mix jobs/demo.toml --dry-run
 	@echo
 	@echo "Outputs are in out/demo/ (one folder per stage: part-*.parquet kept, removed/ with reasons)."
 	@echo "See the funnel again with: $(RELEASE_BIN) stats out/demo"

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Rerun every task, ignoring done markers.
     pub force: bool,
+    /// Stop after this stage (e.g. to look at a mix with `taojin mix --dry-run` first).
+    pub until: Option<String>,
 }
 
 /// Environment variable of the test-only fail point: `STAGE:TASK` aborts the process in
@@ -42,7 +44,20 @@ struct StageMeta {
 
 /// Runs a job and returns its stats (also written to `<output>/stats.json`).
 pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
-    let plan = plan(job)?;
+    let mut plan = plan(job)?;
+    if let Some(until) = &opts.until {
+        let Some(i) = plan.stages.iter().position(|s| s.spec.name() == until) else {
+            return Err(PipelineError::Config(format!(
+                "--until `{until}`: the job has no such stage (stages: {})",
+                plan.stages
+                    .iter()
+                    .map(|s| s.spec.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        plan.stages.truncate(i + 1);
+    }
     fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
     let threads = opts
         .threads

@@ -30,6 +30,30 @@ enum Command {
         /// Rerun every task, even those with a matching done marker.
         #[arg(long)]
         force: bool,
+        /// Stop after this stage.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Show what a job's mix stage would take from each source, in seconds and without
+    /// writing (the stages before the mix must have run: `taojin run JOB --until STAGE`).
+    Mix {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Plan only, write nothing (the only mode: a real mix runs inside `taojin run`).
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// The mix stage (default: the first one).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Print the stage/task graph of a job: tasks per stage, map or global, and how many
+    /// tasks are already done (what a rerun would skip).
+    Plan {
+        /// The job file (TOML).
+        job: PathBuf,
     },
     /// Print the funnel of a finished run.
     Stats {
@@ -153,13 +177,64 @@ fn dispatch(command: Command) -> Result<()> {
             job,
             threads,
             force,
+            until,
         } => {
             if threads == Some(0) {
                 anyhow::bail!("--threads must be at least 1");
             }
             let loaded = LoadedJob::load(&job)?;
-            let stats = taojin_pipeline::run(&loaded, &RunOptions { threads, force })?;
+            let stats = taojin_pipeline::run(
+                &loaded,
+                &RunOptions {
+                    threads,
+                    force,
+                    until,
+                },
+            )?;
             print_stdout(&report::funnel(&stats))
+        }
+        Command::Mix {
+            job,
+            dry_run: _,
+            stage,
+            threads,
+        } => {
+            let loaded = LoadedJob::load(&job)?;
+            let d = taojin_pipeline::global::mix::dry_run_job(&loaded, stage.as_deref(), threads)?;
+            print_stdout(&taojin_pipeline::global::mix::render_dry_run(&d))
+        }
+        Command::Plan { job } => {
+            let loaded = LoadedJob::load(&job)?;
+            let plan = taojin_pipeline::plan::plan(&loaded)?;
+            let files: usize = plan.splits.iter().map(|s| s.parts.len()).sum();
+            let mut text = format!(
+                "job {}: {} inputs, {} file pieces, {} tasks per stage, output {}\n",
+                loaded.spec.job.name,
+                loaded.spec.inputs.len(),
+                files,
+                plan.splits.len(),
+                plan.output.display()
+            );
+            for (i, st) in plan.stages.iter().enumerate() {
+                let dir = plan.output.join(st.spec.name());
+                let done = (0..st.tasks)
+                    .filter(|&t| taojin_pipeline::task::TaskPaths::new(&dir, t).is_done(&st.hash))
+                    .count();
+                let shape = if taojin_pipeline::global::is_global(&st.spec) {
+                    "global: map → reduce → apply"
+                } else {
+                    "map"
+                };
+                text.push_str(&format!(
+                    "{i:>3}  {:<16} {:<14} {:>6} tasks  {:>6} done  {shape}  config {}\n",
+                    st.spec.name(),
+                    st.spec.kind(),
+                    st.tasks,
+                    done,
+                    &st.hash[..12]
+                ));
+            }
+            print_stdout(&text)
         }
         Command::Stats { out, json } => {
             let path = out.join("stats.json");

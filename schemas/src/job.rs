@@ -158,6 +158,8 @@ pub enum StageSpec {
     Classifier(ClassifierSpec),
     /// Heuristic quality rules for English and Chinese, line cleaning, PII, blocklists.
     Quality(Box<crate::quality::QualitySpec>),
+    /// Sources by SQL predicate, each sampled to a share of tokens (down- or up-sampled).
+    Mix(MixSpec),
     /// Tokenize, pack into fixed-length rows, shuffle and write training shards.
     Tokenize(TokenizeSpec),
 }
@@ -173,6 +175,7 @@ impl StageSpec {
             StageSpec::LineDedup(_) => "line_dedup",
             StageSpec::Classifier(_) => "classifier",
             StageSpec::Quality(_) => "quality",
+            StageSpec::Mix(_) => "mix",
             StageSpec::Tokenize(_) => "tokenize",
         }
     }
@@ -187,6 +190,7 @@ impl StageSpec {
             StageSpec::LineDedup(s) => s.name.as_deref().unwrap_or("line_dedup"),
             StageSpec::Classifier(s) => s.name.as_deref().unwrap_or("classifier"),
             StageSpec::Quality(s) => s.name.as_deref().unwrap_or("quality"),
+            StageSpec::Mix(s) => s.name.as_deref().unwrap_or("mix"),
             StageSpec::Tokenize(s) => s.name.as_deref().unwrap_or("tokenize"),
         }
     }
@@ -554,6 +558,131 @@ fn half_f32() -> f32 {
     0.5
 }
 
+/// Parameters of the `mix` stage: which documents make up the training mix and how often
+/// each is seen. A document belongs to the first source whose predicate it matches;
+/// documents no source selects are removed as `mix_unselected`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixSpec {
+    /// Stage name (default `mix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tokens of the whole mix. Unset: the largest mix in which no weighted source is
+    /// repeated (the scarcest source, relative to its weight, is taken whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_tokens: Option<u64>,
+    /// Re-weighting of documents inside a source by `dup_cluster_size` (from
+    /// `minhash_dedup`): `none`, `sqrt`, `log` (1 + ln size) or `linear`. The source's
+    /// token target is unchanged; survivors of big clusters get more of it.
+    #[serde(default)]
+    pub cluster_weight: ClusterWeight,
+    /// A `tokenizer.json` (relative to the job file) to calibrate the token estimates:
+    /// one document in 16 is tokenized exactly. Unset: estimates from characters alone
+    /// (Han characters ×0.7 + other bytes ÷4.2, typical of large bilingual vocabularies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+    /// The sources, in order of precedence.
+    pub sources: Vec<MixSource>,
+}
+
+/// One source of a mix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixSource {
+    /// Name, written to `mix.source` and reported in the manifest.
+    pub name: String,
+    /// A SQL boolean expression over the columns of the stage before (DataFusion
+    /// dialect), e.g. `lang = 'en' AND "quality.score" > 0.5`.
+    #[serde(rename = "where")]
+    pub predicate: String,
+    /// Share of the weighted part of the mix (weights are normalized to sum to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// An absolute target in tokens, instead of a weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    /// Never repeat this source more than this many times (caps up-sampling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_epochs: Option<f64>,
+}
+
+/// How documents of a source are re-weighted by their near-duplicate cluster size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterWeight {
+    /// Every document weighs the same.
+    #[default]
+    None,
+    /// Weight √size.
+    Sqrt,
+    /// Weight 1 + ln size.
+    Log,
+    /// Weight size: as if the removed duplicates were still there.
+    Linear,
+}
+
+impl ClusterWeight {
+    /// The weight of a document whose cluster has `size` members.
+    pub fn weight(self, size: u32) -> f64 {
+        let k = f64::from(size.max(1));
+        match self {
+            ClusterWeight::None => 1.0,
+            ClusterWeight::Sqrt => k.sqrt(),
+            ClusterWeight::Log => 1.0 + k.ln(),
+            ClusterWeight::Linear => k,
+        }
+    }
+}
+
+impl MixSpec {
+    fn validate(&self, i: usize) -> Result<(), JobError> {
+        if self.sources.is_empty() {
+            return Err(invalid(
+                format!("stages[{i}].sources"),
+                "at least one [[stages.sources]] is required",
+            ));
+        }
+        let mut names = BTreeSet::new();
+        for (j, s) in self.sources.iter().enumerate() {
+            let key = format!("stages[{i}].sources[{j}]");
+            check_name(format!("{key}.name"), &s.name)?;
+            if !names.insert(s.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("`{}` is used twice", s.name),
+                ));
+            }
+            if s.predicate.trim().is_empty() {
+                return Err(invalid(format!("{key}.where"), "must not be empty"));
+            }
+            match (s.weight, s.tokens) {
+                (Some(w), None) if w.is_finite() && w > 0.0 => {}
+                (None, Some(_)) => {}
+                _ => {
+                    return Err(invalid(
+                        key,
+                        "give exactly one of `weight` (> 0) or `tokens`",
+                    ));
+                }
+            }
+            if s.max_epochs.is_some_and(|e| !(e.is_finite() && e > 0.0)) {
+                return Err(invalid(format!("{key}.max_epochs"), "must be > 0"));
+            }
+        }
+        let fixed: u64 = self.sources.iter().filter_map(|s| s.tokens).sum();
+        if let Some(total) = self.total_tokens {
+            let weighted = self.sources.iter().any(|s| s.weight.is_some());
+            if fixed > total || (weighted && fixed == total) {
+                return Err(invalid(
+                    format!("stages[{i}].total_tokens"),
+                    "must exceed the sum of the sources' `tokens` targets",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Parameters of the `tokenize` stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -697,6 +826,15 @@ impl JobSpec {
                     return Err(invalid(
                         format!("stages[{i}].kind"),
                         "`tokenize` must be the last stage",
+                    ));
+                }
+            }
+            if let StageSpec::Mix(m) = stage {
+                m.validate(i)?;
+                if i == 0 {
+                    return Err(invalid(
+                        format!("stages[{i}].kind"),
+                        "`mix` needs a stage before it (its predicates read that stage's columns)",
                     ));
                 }
             }
@@ -950,5 +1088,39 @@ kind = "normalize"
             spec.stage_hashes("g"),
             "input files are part of the hash"
         );
+    }
+
+    #[test]
+    fn mix_specs_parse_and_validate() {
+        let text = format!(
+            "{MINIMAL}\n[[stages]]\nkind = \"mix\"\ncluster_weight = \"sqrt\"\n\n\
+             [[stages.sources]]\nname = \"en\"\nwhere = \"lang = 'en'\"\nweight = 0.7\n\n\
+             [[stages.sources]]\nname = \"zh\"\nwhere = \"lang LIKE 'zh%'\"\ntokens = 1000\nmax_epochs = 4.0\n"
+        );
+        let spec = JobSpec::from_toml(&text).expect("valid");
+        let StageSpec::Mix(m) = &spec.stages[1] else {
+            panic!("mix")
+        };
+        assert_eq!(m.sources[1].tokens, Some(1000));
+        assert_eq!(m.cluster_weight, ClusterWeight::Sqrt);
+        assert!((ClusterWeight::Log.weight(1) - 1.0).abs() < 1e-12);
+        assert_eq!(
+            JobSpec::from_toml(&spec.to_toml()).expect("round trip"),
+            spec
+        );
+        let err = JobSpec::from_toml(&text.replace("tokens = 1000", "tokens = 1000\nweight = 1.0"))
+            .expect_err("both");
+        assert!(err.to_string().contains("stages[1].sources[1]"), "{err}");
+        let err =
+            JobSpec::from_toml(&text.replace("name = \"zh\"", "name = \"en\"")).expect_err("twice");
+        assert!(err.to_string().contains("used twice"), "{err}");
+        let err = JobSpec::from_toml(
+            &text.replace("cluster_weight", "total_tokens = 10\ncluster_weight"),
+        )
+        .expect_err("total below fixed");
+        assert!(err.to_string().contains("total_tokens"), "{err}");
+        let err = JobSpec::from_toml(&text.replace("where = \"lang = 'en'\"", "where = \" \""))
+            .expect_err("empty predicate");
+        assert!(err.to_string().contains("sources[0].where"), "{err}");
     }
 }

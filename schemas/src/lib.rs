@@ -15,9 +15,9 @@ pub mod stats;
 
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
-    BadRecordPolicy, ClassifierSpec, ExactDedupSpec, InputFormat, InputSpec, JobError, JobSection,
-    JobSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixedPolicy, NormalizeSpec, StageMode,
-    StageSpec, SurvivorRule, TokenizeSpec, parse_bytes,
+    BadRecordPolicy, ClassifierSpec, ClusterWeight, ExactDedupSpec, InputFormat, InputSpec,
+    JobError, JobSection, JobSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource, MixSpec,
+    MixedPolicy, NormalizeSpec, StageMode, StageSpec, SurvivorRule, TokenizeSpec, parse_bytes,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -29,6 +29,9 @@ pub struct Manifest {
     pub shards: Vec<ShardInfo>,
     /// What each split holds.
     pub splits: BTreeMap<String, SplitInfo>,
+    /// The mix as planned and as realized, when a `mix` stage came before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<MixPlan>,
 }
 
 /// The tokenizer used.
@@ -78,6 +81,46 @@ pub struct SplitInfo {
     pub tokens_per_source: BTreeMap<String, u64>,
     /// Documents per source.
     pub documents_per_source: BTreeMap<String, u64>,
-    /// Passes over each source (1.0 until mixing up-samples).
+    /// Mean copies per document of each source that made it into the split (token
+    /// weighted): 1.0 without a mix, above 1 where the mix up-sampled.
     pub epochs_per_source: BTreeMap<String, f64>,
+}
+
+/// The plan a `mix` stage made (`<mix>/mix_plan.json`), completed with the realized
+/// tokens by `tokenize` in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MixPlan {
+    /// Config hash of the mix stage.
+    pub stage_hash: String,
+    /// Documents no source selected (removed as `mix_unselected`).
+    pub unselected_docs: u64,
+    /// Per source, in the order of the job file.
+    pub sources: Vec<MixSourcePlan>,
+}
+
+/// One source of a mix plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MixSourcePlan {
+    /// Source name.
+    pub name: String,
+    /// Documents the predicate selected.
+    pub documents: u64,
+    /// Their text bytes.
+    pub bytes: u64,
+    /// Estimated tokens of those documents (each once, with EOS).
+    pub tokens_available: f64,
+    /// Exactly tokenized sample documents behind the estimate (0: character estimate only).
+    pub sampled_documents: u64,
+    /// Tokens the mix asks of the source.
+    pub tokens_target: f64,
+    /// Planned passes over the source: target / available (below 1: down-sampled).
+    pub epochs: f64,
+    /// Per-document epochs are `scale × cluster weight`.
+    pub scale: f64,
+    /// Tokens that reached the shards (train + valid, copies included); set by `tokenize`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_realized: Option<u64>,
+    /// Documents that reached the shards (each once); set by `tokenize`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents_realized: Option<u64>,
 }

@@ -150,6 +150,11 @@ fn changed_stage_reruns_itself_and_later_stages_only() {
     assert_eq!(stats["stages"][0]["tasks_resumed"], tasks);
     assert_eq!(stats["stages"][1]["tasks_resumed"], 0);
 
+    let plan = ws.run_ok(&["plan", "job.toml"]);
+    assert!(
+        plan.contains("normalize") && plan.contains("again") && plan.contains(" done"),
+        "{plan}"
+    );
     ws.run_ok(&["run", "job.toml", "--force"]);
     let stats = ws.stats("out");
     assert_eq!(stats["stages"][0]["tasks_resumed"], 0);

@@ -7,6 +7,7 @@ mod demo;
 mod inputs;
 mod invariants;
 mod langid;
+mod mix;
 mod quality;
 mod sql;
 mod tokenize;

@@ -13,6 +13,7 @@
 
 mod cluster;
 mod lines;
+pub mod mix;
 pub mod spill;
 mod tokenize;
 
@@ -29,6 +30,7 @@ use crate::task::TaskPaths;
 
 pub use cluster::{ClusterKind, ClusterStage};
 pub use lines::LineDedupStage;
+pub use mix::MixStage;
 pub use tokenize::{TokenizeStage, shard_schema};
 
 /// What every phase of a global stage needs to know.
@@ -119,6 +121,7 @@ pub fn is_global(spec: &StageSpec) -> bool {
         StageSpec::ExactDedup(_)
             | StageSpec::MinhashDedup(_)
             | StageSpec::LineDedup(_)
+            | StageSpec::Mix(_)
             | StageSpec::Tokenize(_)
     )
 }
@@ -133,6 +136,7 @@ pub fn build(
         StageSpec::ExactDedup(s) => Some(Box::new(ClusterStage::exact(s))),
         StageSpec::MinhashDedup(s) => Some(Box::new(ClusterStage::minhash(s))),
         StageSpec::LineDedup(s) => Some(Box::new(LineDedupStage::new(s))),
+        StageSpec::Mix(s) => Some(Box::new(mix_stage(s, job)?)),
         StageSpec::Tokenize(s) => Some(Box::new(TokenizeStage::new(
             s,
             &job.resolve(&s.tokenizer),
@@ -141,6 +145,23 @@ pub fn build(
         )?)),
         _ => None,
     })
+}
+
+/// Builds a job's mix stage, resolving its calibration tokenizer.
+pub fn mix_stage(spec: &taojin_schemas::MixSpec, job: &crate::job::LoadedJob) -> Result<MixStage> {
+    let index = job
+        .spec
+        .stages
+        .iter()
+        .position(|s| matches!(s, StageSpec::Mix(m) if m == spec))
+        .unwrap_or(0);
+    let tokenizer = spec.tokenizer.as_deref().map(|t| job.resolve(t));
+    MixStage::new(
+        spec,
+        format!("stages[{index}]"),
+        job.spec.job.seed,
+        tokenizer.as_deref(),
+    )
 }
 
 /// Bytes of a `memory_limit` setting (validated when the job was loaded).

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, FixedSizeListArray, Int32Array, ListArray, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, FixedSizeListArray, Int32Array, ListArray, RecordBatch, StringArray,
     UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow::buffer::OffsetBuffer;
@@ -92,38 +92,59 @@ impl TokenizeStage {
     }
 }
 
-/// Per-task document record: split, token count (with EOS), source name.
-fn doc_record(buf: &mut Vec<u8>, split: usize, tokens: u32, source: &str) {
+/// One document as the map phase saw it.
+struct DocRecord {
+    split: usize,
+    /// Tokens including EOS.
+    tokens: u32,
+    /// Times it goes into the shards (`mix.copies`, 1 without a mix).
+    copies: u32,
+    /// `mix.source`, else the input name.
+    source: String,
+}
+
+/// Appends a document record to a per-task doc file.
+fn doc_record(buf: &mut Vec<u8>, split: usize, tokens: u32, copies: u32, source: &str) {
     buf.push(split as u8);
     buf.extend_from_slice(&tokens.to_le_bytes());
+    buf.extend_from_slice(&copies.to_le_bytes());
     buf.extend_from_slice(&(source.len() as u16).to_le_bytes());
     buf.extend_from_slice(source.as_bytes());
 }
 
-fn read_docs(bytes: &[u8]) -> Result<Vec<(usize, u32, String)>> {
+fn read_docs(bytes: &[u8]) -> Result<Vec<DocRecord>> {
     let bad = || PipelineError::Internal("truncated tokenize doc file".into());
+    let u32_at = |at: usize| -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            bytes
+                .get(at..at + 4)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        ))
+    };
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         let split = *bytes.get(at).ok_or_else(bad)? as usize;
-        let n = u32::from_le_bytes(
-            bytes
-                .get(at + 1..at + 5)
-                .ok_or_else(bad)?
-                .try_into()
-                .map_err(|_| bad())?,
-        );
+        let tokens = u32_at(at + 1)?;
+        let copies = u32_at(at + 5)?;
         let len = u16::from_le_bytes(
             bytes
-                .get(at + 5..at + 7)
+                .get(at + 9..at + 11)
                 .ok_or_else(bad)?
                 .try_into()
                 .map_err(|_| bad())?,
         ) as usize;
-        let source =
-            String::from_utf8_lossy(bytes.get(at + 7..at + 7 + len).ok_or_else(bad)?).into_owned();
-        at += 7 + len;
-        out.push((split, n, source));
+        let source = String::from_utf8_lossy(bytes.get(at + 11..at + 11 + len).ok_or_else(bad)?)
+            .into_owned();
+        at += 11 + len;
+        out.push(DocRecord {
+            split,
+            tokens,
+            copies,
+            source,
+        });
     }
     Ok(out)
 }
@@ -311,6 +332,7 @@ impl GlobalStage for TokenizeStage {
             let (Some(ids), Some(sources)) = (ids, sources) else {
                 return Err(PipelineError::Internal("batch without id/source".into()));
             };
+            let (copies, mix_sources) = super::mix::batch_mix(batch);
             let texts: Vec<&str> = (0..batch.num_rows()).map(|i| text.value(i)).collect();
             let encodings = self
                 .tokenizer
@@ -324,11 +346,16 @@ impl GlobalStage for TokenizeStage {
                     bytes.extend_from_slice(&t.to_le_bytes());
                 }
                 w.write_all(&bytes).map_err(PipelineError::io(&*path))?;
+                let source = match mix_sources {
+                    Some(m) if m.is_valid(i) => m.value(i),
+                    _ => sources.value(i),
+                };
                 doc_record(
                     &mut docs,
                     split,
                     enc.get_ids().len() as u32 + 1,
-                    sources.value(i),
+                    copies.map_or(1, |c| u32::try_from(c.value(i)).unwrap_or(0)),
+                    source,
                 );
             }
             Ok(())
@@ -368,21 +395,26 @@ impl GlobalStage for TokenizeStage {
         for (s, split) in SPLITS.iter().enumerate() {
             let mut info = SplitInfo::default();
             let mut total = 0u64;
+            let mut passes = 0u32;
+            let mut once: BTreeMap<String, u64> = BTreeMap::new();
             for t in 0..ctx.tasks() {
-                for (sp, n, source) in
-                    read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?
-                {
-                    if sp == s {
+                for d in read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)? {
+                    if d.split == s {
+                        let n = u64::from(d.tokens) * u64::from(d.copies);
+                        passes = passes.max(d.copies);
                         info.documents += 1;
-                        info.document_tokens += n as u64;
-                        total += n as u64;
-                        *info.tokens_per_source.entry(source.clone()).or_default() += n as u64;
-                        *info.documents_per_source.entry(source).or_default() += 1;
+                        info.document_tokens += n;
+                        total += n;
+                        *info.tokens_per_source.entry(d.source.clone()).or_default() += n;
+                        *once.entry(d.source.clone()).or_default() += u64::from(d.tokens);
+                        *info.documents_per_source.entry(d.source).or_default() += 1;
                     }
                 }
             }
-            for src in info.tokens_per_source.keys() {
-                info.epochs_per_source.insert(src.clone(), 1.0);
+            for (src, n) in &info.tokens_per_source {
+                let base = once.get(src).copied().unwrap_or(0).max(1);
+                info.epochs_per_source
+                    .insert(src.clone(), *n as f64 / base as f64);
             }
             // Pack into rows, spreading rows over seeded buckets on disk.
             let buckets = ((total * 4 * 2) / self.memory_limit() + 1).clamp(1, 4096) as usize;
@@ -401,39 +433,47 @@ impl GlobalStage for TokenizeStage {
                 tokens: Vec::with_capacity(seq_len),
             };
             let mut encoded = Vec::new();
-            for t in 0..ctx.tasks() {
-                let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?;
-                let tokens = read_file(&ctx.work.join(format!("tokens-{t:05}-{split}.bin")))?;
-                let mut at = 0usize;
-                for (_, n, _) in docs.iter().filter(|d| d.0 == s) {
-                    for k in 0..*n as usize {
-                        if k == 0 {
-                            row.starts.push(row.tokens.len() as u32);
+            // Pass k packs the documents with more than k copies, so the repeats of an
+            // up-sampled source are spread over the stream rather than back to back.
+            for pass in 0..passes {
+                for t in 0..ctx.tasks() {
+                    let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?;
+                    let tokens = read_file(&ctx.work.join(format!("tokens-{t:05}-{split}.bin")))?;
+                    let mut at = 0usize;
+                    for d in docs.iter().filter(|d| d.split == s) {
+                        let n = d.tokens as usize;
+                        if d.copies <= pass {
+                            at += 4 * n;
+                            continue;
                         }
-                        let i = at + 4 * k;
-                        row.tokens.push(u32::from_le_bytes([
-                            tokens[i],
-                            tokens[i + 1],
-                            tokens[i + 2],
-                            tokens[i + 3],
-                        ]));
-                        if row.tokens.len() == seq_len {
-                            let b = (splitmix(self.seed ^ splitmix(row.id ^ (s as u64) << 63))
-                                % buckets as u64) as usize;
-                            encoded.clear();
-                            encode_row(&row, &mut encoded);
-                            writers[b]
-                                .write_all(&encoded)
-                                .map_err(PipelineError::io(&bucket_paths[b]))?;
-                            info.rows += 1;
-                            row = Row {
-                                id: row.id + 1,
-                                starts: Vec::new(),
-                                tokens: Vec::with_capacity(seq_len),
-                            };
+                        let doc = tokens.get(at..at + 4 * n).ok_or_else(|| {
+                            PipelineError::Internal(format!("tokens-{t:05}-{split}.bin is short"))
+                        })?;
+                        for (k, c) in doc.chunks_exact(4).enumerate() {
+                            if k == 0 {
+                                row.starts.push(row.tokens.len() as u32);
+                            }
+                            row.tokens
+                                .push(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                            if row.tokens.len() == seq_len {
+                                let b = (splitmix(self.seed ^ splitmix(row.id ^ (s as u64) << 63))
+                                    % buckets as u64)
+                                    as usize;
+                                encoded.clear();
+                                encode_row(&row, &mut encoded);
+                                writers[b]
+                                    .write_all(&encoded)
+                                    .map_err(PipelineError::io(&bucket_paths[b]))?;
+                                info.rows += 1;
+                                row = Row {
+                                    id: row.id + 1,
+                                    starts: Vec::new(),
+                                    tokens: Vec::with_capacity(seq_len),
+                                };
+                            }
                         }
+                        at += 4 * n;
                     }
-                    at += 4 * *n as usize;
                 }
             }
             info.remainder_tokens = row.tokens.len() as u64;
@@ -492,6 +532,7 @@ impl GlobalStage for TokenizeStage {
             seq_len,
             dtype: if wide { "uint32" } else { "uint16" }.into(),
             shards,
+            mix: realized_mix(&ctx.prev_dir, &splits)?,
             splits,
         };
         let json = serde_json::to_vec_pretty(&manifest)
@@ -507,9 +548,34 @@ impl GlobalStage for TokenizeStage {
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {
         let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{task:05}.bin")))?)?;
         Ok(Box::new(TokenCounts {
-            docs: super::RowCursor::new(docs.into_iter().map(|(s, n, _)| (s, n)).collect()),
+            docs: super::RowCursor::new(docs.into_iter().map(|d| (d.split, d.tokens)).collect()),
         }))
     }
+}
+
+/// The plan of a mix stage right before, completed with what reached the shards.
+fn realized_mix(
+    prev_dir: &Path,
+    splits: &BTreeMap<String, SplitInfo>,
+) -> Result<Option<taojin_schemas::manifest::MixPlan>> {
+    let Some(mut plan) = super::mix::read_plan(prev_dir)? else {
+        return Ok(None);
+    };
+    for src in &mut plan.sources {
+        src.tokens_realized = Some(
+            splits
+                .values()
+                .filter_map(|i| i.tokens_per_source.get(&src.name))
+                .sum(),
+        );
+        src.documents_realized = Some(
+            splits
+                .values()
+                .filter_map(|i| i.documents_per_source.get(&src.name))
+                .sum(),
+        );
+    }
+    Ok(Some(plan))
 }
 
 /// Adds `tokens.count` and `tokens.split` to the documents.

@@ -42,6 +42,7 @@ pub fn build(spec: &StageSpec, job: &LoadedJob) -> Result<Box<dyn MapStage>> {
         StageSpec::ExactDedup(_)
         | StageSpec::MinhashDedup(_)
         | StageSpec::LineDedup(_)
+        | StageSpec::Mix(_)
         | StageSpec::Tokenize(_) => {
             return Err(crate::error::PipelineError::Internal(format!(
                 "`{}` is a global stage",
