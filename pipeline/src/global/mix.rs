@@ -653,17 +653,24 @@ fn spec_name(spec: &taojin_schemas::StageSpec) -> &str {
 }
 
 /// The dry run as a table: per source, documents, bytes, tokens available and asked,
-/// epochs and share of the mix; the realized tokens when the shards exist.
+/// epochs and share of the mix. When the shards of this very mix exist, the plan shown is
+/// the one that run used, beside the exact tokens it realized.
 pub fn render_dry_run(d: &DryRun) -> String {
-    let total: f64 = d.plan.sources.iter().map(|s| s.tokens_target).sum();
-    let mut out = format!(
-        "mix `{}`: token estimates {}\n",
-        d.stage,
-        match (&d.calibration, d.plan.sources.iter().map(|s| s.sampled_documents).sum::<u64>()) {
-            (Some(t), n) => format!("calibrated on {n} documents tokenized with {t}"),
-            (None, _) => "from characters only (Han ×0.7 + other bytes ÷4.2): give the mix a `tokenizer` to calibrate".into(),
-        }
-    );
+    let plan = d.realized.as_ref().unwrap_or(&d.plan);
+    let sampled: u64 = plan.sources.iter().map(|s| s.sampled_documents).sum();
+    let total: f64 = plan.sources.iter().map(|s| s.tokens_target).sum();
+    let estimates = match (&d.calibration, sampled) {
+        (_, 0) => "from characters only (Han ×0.7 + other bytes ÷4.2): give the mix a `tokenizer` to calibrate".to_string(),
+        (Some(t), n) if d.realized.is_none() => format!("calibrated on {n} documents tokenized with {t}"),
+        (_, n) => format!("calibrated on {n} documents tokenized exactly"),
+    };
+    let mut out = match d.realized {
+        Some(_) => format!(
+            "mix `{}` as run (its shards exist): token estimates {estimates}; realized tokens are exact\n",
+            d.stage
+        ),
+        None => format!("mix `{}`: token estimates {estimates}\n", d.stage),
+    };
     out.push_str(&format!(
         "{:<16} {:>10} {:>10} {:>14} {:>14} {:>8} {:>7}{}\n",
         "source",
@@ -674,18 +681,19 @@ pub fn render_dry_run(d: &DryRun) -> String {
         "epochs",
         "share",
         if d.realized.is_some() {
-            "  tokens realized (exact)"
+            "  tokens realized  share realized"
         } else {
             ""
         }
     ));
-    for (j, s) in d.plan.sources.iter().enumerate() {
-        let realized = d
-            .realized
-            .as_ref()
-            .and_then(|r| r.sources.get(j))
-            .and_then(|r| r.tokens_realized)
-            .map_or(String::new(), |t| format!("  {t:>14}"));
+    let realized_total: u64 = plan.sources.iter().filter_map(|s| s.tokens_realized).sum();
+    for s in &plan.sources {
+        let realized = s.tokens_realized.map_or(String::new(), |t| {
+            format!(
+                "  {t:>15}  {:>13.1}%",
+                100.0 * t as f64 / realized_total.max(1) as f64
+            )
+        });
         out.push_str(&format!(
             "{:<16} {:>10} {:>10.2} {:>14.0} {:>14.0} {:>8.3} {:>6.1}%{realized}\n",
             s.name,
@@ -698,8 +706,14 @@ pub fn render_dry_run(d: &DryRun) -> String {
         ));
     }
     out.push_str(&format!(
-        "{:<16} {:>10}  (removed as mix_unselected)\ntotal tokens in mix ≈ {total:.0}\n",
-        "unselected", d.plan.unselected_docs
+        "{:<16} {:>10}  (removed as mix_unselected)\ntotal tokens in mix ≈ {total:.0}{}\n",
+        "unselected",
+        plan.unselected_docs,
+        if d.realized.is_some() {
+            format!(", realized {realized_total}")
+        } else {
+            String::new()
+        }
     ));
     out
 }
