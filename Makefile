@@ -59,6 +59,7 @@ bench: build models
 	python3 bench/langid_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 	python3 bench/quality_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
+	python3 bench/tokenize_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 
 clean:
 	rm -rf out data/demo

@@ -6,8 +6,10 @@
 pub mod batch;
 pub mod demo;
 pub mod demo_data;
+pub mod encoder;
 pub mod error;
 pub mod executor;
+pub mod fast_bpe;
 pub mod global;
 pub mod ingest;
 pub mod job;

@@ -131,6 +131,23 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         max_docs: usize,
     },
+    /// Encode a JSONL corpus with `tokenizers` and with taojin's fast BPE encoder, check
+    /// that every document gets identical ids, and time both (prints one JSON line).
+    EncodeCheck {
+        /// The tokenizer.json.
+        tokenizer: PathBuf,
+        /// A JSONL file (plain, .zst or .gz).
+        input: PathBuf,
+        /// The field holding the text.
+        #[arg(long, default_value = "text")]
+        field: String,
+        /// At most this many documents.
+        #[arg(long, default_value_t = usize::MAX)]
+        max_docs: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write the deterministic synthetic demo corpus.
     DemoData {
         /// Folder to write into.
@@ -348,6 +365,31 @@ fn dispatch(command: Command) -> Result<()> {
                 tokenizer.get_vocab_size(true),
                 out.display()
             ))
+        }
+        Command::EncodeCheck {
+            tokenizer,
+            input,
+            field,
+            max_docs,
+            threads,
+        } => {
+            use taojin_pipeline::encoder::{Encoder, check};
+            let encoder = Encoder::from_file(&tokenizer)?;
+            let texts = taojin_pipeline::texts::read_texts(&input, &field, max_docs)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads.unwrap_or(0))
+                .build()?;
+            let report = pool.install(|| check(&encoder, &texts))?;
+            print_stdout(&format!("{}\n", serde_json::to_string(&report)?))?;
+            if report.mismatches > 0 {
+                anyhow::bail!(
+                    "{} of {} documents got different ids (first: document {})",
+                    report.mismatches,
+                    report.docs,
+                    report.first_mismatch.unwrap_or(0)
+                );
+            }
+            Ok(())
         }
         Command::DemoData { dir, seed, scale } => {
             let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;

@@ -149,6 +149,12 @@ fn shards_reproduce_documents_and_conserve_tokens() {
         }
         assert_eq!(starts, &want);
     }
+    // The fast encoder the stage used agrees with `tokenizers` on every input document.
+    for f in std::fs::read_dir(ws.path("data")).expect("data").flatten() {
+        let f = f.path();
+        let report = ws.run_ok(&["encode-check", "tok.json", f.to_str().expect("utf8")]);
+        assert!(report.contains("\"mismatches\":0"), "{report}");
+    }
     // Same bytes with one thread.
     std::fs::rename(&out, ws.path("two")).expect("rename");
     ws.run_ok(&["run", "job.toml", "--threads", "1"]);

@@ -14,6 +14,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::encoder::Encoder;
 use arrow::array::{Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, SchemaRef, UInt32Type};
 use datafusion::common::DFSchema;
@@ -21,7 +22,6 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 use taojin_schemas::manifest::{MixPlan, MixSourcePlan};
 use taojin_schemas::{ClusterWeight, MixSpec, TaskStats, columns};
-use tokenizers::Tokenizer;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::spill::{read_file, write_file};
@@ -50,7 +50,7 @@ pub struct MixStage {
     spec: MixSpec,
     seed: u64,
     key: String,
-    tokenizer: Option<Tokenizer>,
+    tokenizer: Option<Encoder>,
 }
 
 /// Estimated tokens of a text plus its EOS, from characters alone: Han (and other CJK)
@@ -159,9 +159,7 @@ impl MixStage {
         tokenizer: Option<&Path>,
     ) -> Result<MixStage> {
         let tokenizer = match tokenizer {
-            Some(p) => Some(Tokenizer::from_file(p).map_err(|e| {
-                PipelineError::Config(format!("{}: not a tokenizer.json: {e}", p.display()))
-            })?),
+            Some(p) => Some(Encoder::from_file(p)?),
             None => None,
         };
         Ok(MixStage {
@@ -216,11 +214,9 @@ impl MixStage {
             let mut exact = vec![NOT_SAMPLED; batch.num_rows()];
             if let (Some(tok), false) = (&self.tokenizer, sampled.is_empty()) {
                 let texts: Vec<&str> = sampled.iter().map(|&i| text.value(i)).collect();
-                let enc = tok
-                    .encode_batch(texts, false)
-                    .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))?;
+                let enc = tok.encode_batch(&texts)?;
                 for (&i, e) in sampled.iter().zip(&enc) {
-                    exact[i] = e.get_ids().len() as u32 + 1;
+                    exact[i] = e.len() as u32 + 1;
                 }
             }
             for i in 0..batch.num_rows() {

@@ -24,7 +24,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use sha2::{Digest, Sha256};
 use taojin_schemas::manifest::{MANIFEST_VERSION, Manifest, ShardInfo, SplitInfo, TokenizerInfo};
 use taojin_schemas::{TaskStats, TokenizeSpec, columns, parse_bytes};
-use tokenizers::Tokenizer;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::spill::{read_file, write_file};
@@ -39,7 +38,7 @@ const SPLITS: [&str; 2] = ["train", "valid"];
 /// The `tokenize` stage.
 pub struct TokenizeStage {
     spec: TokenizeSpec,
-    tokenizer: Tokenizer,
+    tokenizer: crate::encoder::Encoder,
     tokenizer_sha256: String,
     eos: u32,
     seed: u64,
@@ -63,16 +62,17 @@ impl TokenizeStage {
             )?;
         }
         let bytes = fs::read(path).map_err(PipelineError::io(path))?;
-        let tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| {
-            PipelineError::Config(format!("{}: not a tokenizer.json: {e}", path.display()))
-        })?;
-        let eos = tokenizer.token_to_id(&spec.eos).ok_or_else(|| {
-            PipelineError::Config(format!(
-                "{}: eos token `{}` is not in the vocabulary",
-                path.display(),
-                spec.eos
-            ))
-        })?;
+        let tokenizer = crate::encoder::Encoder::from_bytes(&bytes, path)?;
+        let eos = tokenizer
+            .tokenizer()
+            .token_to_id(&spec.eos)
+            .ok_or_else(|| {
+                PipelineError::Config(format!(
+                    "{}: eos token `{}` is not in the vocabulary",
+                    path.display(),
+                    spec.eos
+                ))
+            })?;
         Ok(TokenizeStage {
             spec: spec.clone(),
             tokenizer,
@@ -88,7 +88,7 @@ impl TokenizeStage {
     }
 
     fn wide(&self) -> bool {
-        self.tokenizer.get_vocab_size(true) > u16::MAX as usize + 1
+        self.tokenizer.tokenizer().get_vocab_size(true) > u16::MAX as usize + 1
     }
 }
 
@@ -334,15 +334,12 @@ impl GlobalStage for TokenizeStage {
             };
             let (copies, mix_sources) = super::mix::batch_mix(batch);
             let texts: Vec<&str> = (0..batch.num_rows()).map(|i| text.value(i)).collect();
-            let encodings = self
-                .tokenizer
-                .encode_batch(texts, false)
-                .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))?;
+            let encodings = self.tokenizer.encode_batch(&texts)?;
             for (i, enc) in encodings.iter().enumerate() {
                 let split = self.split_of(ids.value(i));
                 let (w, path) = &mut outs[split];
-                let mut bytes = Vec::with_capacity(4 * (enc.get_ids().len() + 1));
-                for t in enc.get_ids().iter().chain(std::iter::once(&self.eos)) {
+                let mut bytes = Vec::with_capacity(4 * (enc.len() + 1));
+                for t in enc.iter().chain(std::iter::once(&self.eos)) {
                     bytes.extend_from_slice(&t.to_le_bytes());
                 }
                 w.write_all(&bytes).map_err(PipelineError::io(&*path))?;
@@ -353,7 +350,7 @@ impl GlobalStage for TokenizeStage {
                 doc_record(
                     &mut docs,
                     split,
-                    enc.get_ids().len() as u32 + 1,
+                    enc.len() as u32 + 1,
                     copies.map_or(1, |c| u32::try_from(c.value(i)).unwrap_or(0)),
                     source,
                 );
@@ -523,11 +520,11 @@ impl GlobalStage for TokenizeStage {
             tokenizer: TokenizerInfo {
                 path: self.spec.tokenizer.clone(),
                 sha256: self.tokenizer_sha256.clone(),
-                vocab_size: self.tokenizer.get_vocab_size(true),
+                vocab_size: self.tokenizer.tokenizer().get_vocab_size(true),
                 eos_id: self.eos,
                 bos_id: ["<|startoftext|>", "<s>"]
                     .iter()
-                    .find_map(|t| self.tokenizer.token_to_id(t)),
+                    .find_map(|t| self.tokenizer.tokenizer().token_to_id(t)),
             },
             seq_len,
             dtype: if wide { "uint32" } else { "uint16" }.into(),
