@@ -37,12 +37,13 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 test: models
 	$(CARGO) test -j $(JOBS) --workspace
 	$(MAKE) pytest
+	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
 
 # The Python loader's tests need pyarrow, numpy, pytest and torch (the tiny-GPT test runs
 # on CPU): a venv in .venv, made once (torch from PyPI is large: a few minutes the first time).
-.venv/.ready: python/pyproject.toml
+.venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "torch>=2.0"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "torch>=2.0"
 	touch .venv/.ready
 
 pytest: .venv/.ready

@@ -126,32 +126,12 @@ fn run_stage(
         (false, false) => Some(stages::build(&planned.spec, job)?),
         _ => None,
     };
-    let mut global_ctx = None;
+    let mut gctx = None;
     let mut global_counters = Vec::new();
     if let (Some(g), false, Some(prev)) = (&global, todo.is_empty(), &prev_dir) {
-        let rows = global::stage_rows(prev, planned.tasks)?;
-        let mut offsets = Vec::with_capacity(rows.len());
-        let mut acc = 0u64;
-        for r in &rows {
-            offsets.push(acc);
-            acc += r;
-        }
-        let partitions = global::partitions_for(
-            acc.saturating_mul(g.spill_bytes_per_doc()),
-            g.memory_limit(),
-        );
-        let ctx = global::GlobalCtx {
-            work: dir.join("_work"),
-            prev_dir: prev.clone(),
-            job: &job.spec,
-            rows,
-            offsets,
-            partitions,
-            pool,
-            hash: planned.hash.clone(),
-        };
+        let ctx = global_ctx(job, planned, &dir, prev, pool, g.as_ref())?;
         global_counters = run_global_phases(g.as_ref(), &ctx, &planned.hash, name)?;
-        global_ctx = Some(ctx);
+        gctx = Some(ctx);
     }
     let resumed = planned.tasks - todo.len();
     if resumed > 0 {
@@ -163,7 +143,7 @@ fn run_stage(
         .filter(|(s, _)| *s == name)
         .and_then(|(_, t)| t.parse().ok());
     let per_task = |task: usize| -> Result<Box<dyn stages::MapStage>> {
-        match (&global, &global_ctx) {
+        match (&global, &gctx) {
             (Some(g), Some(ctx)) => g.applier(ctx, task),
             _ => Err(PipelineError::Internal("no global context".into())),
         }
@@ -232,6 +212,38 @@ fn run_stage(
     Ok(stats)
 }
 
+/// The context every phase of a global stage works in.
+pub(crate) fn global_ctx<'a>(
+    job: &'a LoadedJob,
+    planned: &PlannedStage,
+    dir: &Path,
+    prev: &Path,
+    pool: &'a rayon::ThreadPool,
+    g: &dyn global::GlobalStage,
+) -> Result<global::GlobalCtx<'a>> {
+    let rows = global::stage_rows(prev, planned.tasks)?;
+    let mut offsets = Vec::with_capacity(rows.len());
+    let mut acc = 0u64;
+    for r in &rows {
+        offsets.push(acc);
+        acc += r;
+    }
+    let partitions = global::partitions_for(
+        acc.saturating_mul(g.spill_bytes_per_doc()),
+        g.memory_limit(),
+    );
+    Ok(global::GlobalCtx {
+        work: dir.join("_work"),
+        prev_dir: prev.to_path_buf(),
+        job: &job.spec,
+        rows,
+        offsets,
+        partitions,
+        pool,
+        hash: planned.hash.clone(),
+    })
+}
+
 /// Map and reduce phases of a global stage, each skipped when its markers match.
 fn run_global_phases(
     g: &dyn global::GlobalStage,
@@ -243,7 +255,7 @@ fn run_global_phases(
     fs::create_dir_all(&done_dir).map_err(PipelineError::io(&done_dir))?;
     let reduce_marker = global::marker(&ctx.work, "reduce");
     if global::marker_matches(&reduce_marker, hash) {
-        return Ok(Vec::new());
+        return global::load_counters(&ctx.work);
     }
     if let Some(d) = g.describe() {
         tracing::info!(stage = name, "{d}");
@@ -256,34 +268,51 @@ fn run_global_phases(
         .collect();
     let results: Vec<Result<()>> = ctx.pool.install(|| {
         todo.par_iter()
-            .map(|&t| {
-                g.map(ctx, t)?;
-                write_atomic(
-                    &global::marker(&ctx.work, &format!("map-{t:05}")),
-                    hash.as_bytes(),
-                )
-            })
+            .map(|&t| global_map_task(g, ctx, t))
             .collect()
     });
     for r in results {
         r?;
     }
     let mapped = start.elapsed().as_secs_f64();
-    let mut counters = g.reduce(ctx)?;
-    write_atomic(&reduce_marker, hash.as_bytes())?;
-    let reduced = start.elapsed().as_secs_f64() - mapped;
-    counters.push(("map_ms".into(), (mapped * 1000.0) as u64));
-    counters.push(("reduce_ms".into(), (reduced * 1000.0) as u64));
-    counters.push(("partitions".into(), ctx.partitions as u64));
+    let counters = global_reduce(g, ctx, vec![("map_ms".into(), (mapped * 1000.0) as u64)])?;
     let shown: Vec<String> = counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
     tracing::info!(
         stage = name,
         partitions = ctx.partitions,
         map_seconds = format!("{mapped:.2}"),
-        reduce_seconds = format!("{reduced:.2}"),
         "{}",
         shown.join(" ")
     );
+    Ok(counters)
+}
+
+/// The map phase of one task of a global stage, with its marker.
+pub(crate) fn global_map_task(
+    g: &dyn global::GlobalStage,
+    ctx: &global::GlobalCtx<'_>,
+    task: usize,
+) -> Result<()> {
+    g.map(ctx, task)?;
+    write_atomic(
+        &global::marker(&ctx.work, &format!("map-{task:05}")),
+        ctx.hash.as_bytes(),
+    )
+}
+
+/// The reduce phase of a global stage: its counters are kept beside the marker, so a
+/// resumed run reports them too.
+pub(crate) fn global_reduce(
+    g: &dyn global::GlobalStage,
+    ctx: &global::GlobalCtx<'_>,
+    mut counters: Vec<(String, u64)>,
+) -> Result<Vec<(String, u64)>> {
+    let start = Instant::now();
+    counters.extend(g.reduce(ctx)?);
+    counters.push(("reduce_ms".into(), start.elapsed().as_millis() as u64));
+    counters.push(("partitions".into(), ctx.partitions as u64));
+    global::save_counters(&ctx.work, &counters)?;
+    write_atomic(&global::marker(&ctx.work, "reduce"), ctx.hash.as_bytes())?;
     Ok(counters)
 }
 
@@ -303,7 +332,11 @@ fn remove_tmp_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_stage_meta(dir: &Path, planned: &PlannedStage, seconds: Option<f64>) -> Result<()> {
+pub(crate) fn write_stage_meta(
+    dir: &Path,
+    planned: &PlannedStage,
+    seconds: Option<f64>,
+) -> Result<()> {
     let meta = StageMeta {
         hash: planned.hash.clone(),
         tasks: planned.tasks,
@@ -316,7 +349,11 @@ fn write_stage_meta(dir: &Path, planned: &PlannedStage, seconds: Option<f64>) ->
 
 /// Makes the stage folder ready: wiped when forced or when it holds another config,
 /// temporary files of dead runs deleted. Returns the stage seconds recorded last time.
-fn prepare_stage_dir(dir: &Path, planned: &PlannedStage, force: bool) -> Result<Option<f64>> {
+pub(crate) fn prepare_stage_dir(
+    dir: &Path,
+    planned: &PlannedStage,
+    force: bool,
+) -> Result<Option<f64>> {
     let meta: Option<StageMeta> = fs::read(dir.join("_stage.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());

@@ -4,8 +4,10 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod cluster_scripts;
 pub mod demo;
 pub mod demo_data;
+pub mod distributed;
 pub mod encoder;
 pub mod error;
 pub mod executor;

@@ -33,6 +33,38 @@ enum Command {
         /// Stop after this stage.
         #[arg(long)]
         until: Option<String>,
+        /// Run one step only (see `taojin plan`): `prepare`, a stage name, `<stage>:map`,
+        /// `:reduce`, `:apply` (and `:setup`) of a global stage, or `finalize`.
+        #[arg(long, requires = "task")]
+        stage: Option<String>,
+        /// With --stage: this worker's index (e.g. $SLURM_ARRAY_TASK_ID).
+        #[arg(long, requires = "stage")]
+        task: Option<usize>,
+        /// With --stage: the number of workers; worker I runs the step's tasks t with
+        /// t % N == I (default: one worker per task).
+        #[arg(long, requires = "stage")]
+        tasks: Option<usize>,
+    },
+    /// Write Slurm sbatch scripts (one array job per step, chained with afterok) and
+    /// submit.sh, with resources from the job's [slurm] table.
+    Slurm {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Folder for the scripts.
+        #[arg(long)]
+        out: PathBuf,
+        /// The taojin binary the tasks run (default: this one).
+        #[arg(long)]
+        taojin: Option<PathBuf>,
+    },
+    /// Write Kubernetes Indexed Job manifests (one per step) and apply.sh, with settings
+    /// from the job's [k8s] table.
+    K8s {
+        /// The job file (TOML); its path must be valid inside the pods.
+        job: PathBuf,
+        /// Folder for the manifests.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Show what a job's mix stage would take from each source, in seconds and without
     /// writing (the stages before the mix must have run: `taojin run JOB --until STAGE`).
@@ -195,11 +227,22 @@ fn dispatch(command: Command) -> Result<()> {
             threads,
             force,
             until,
+            stage,
+            task,
+            tasks,
         } => {
             if threads == Some(0) {
                 anyhow::bail!("--threads must be at least 1");
             }
             let loaded = LoadedJob::load(&job)?;
+            if let (Some(stage), Some(task)) = (stage, task) {
+                if force || until.is_some() {
+                    anyhow::bail!("--stage runs one step: --force and --until do not apply");
+                }
+                let summary =
+                    taojin_pipeline::distributed::run_step(&loaded, &stage, task, tasks, threads)?;
+                return print_stdout(&format!("{}\n", summary.trim_end()));
+            }
             let stats = taojin_pipeline::run(
                 &loaded,
                 &RunOptions {
@@ -209,6 +252,40 @@ fn dispatch(command: Command) -> Result<()> {
                 },
             )?;
             print_stdout(&report::funnel(&stats))
+        }
+        Command::Slurm { job, out, taojin } => {
+            let loaded = LoadedJob::load(&job)?;
+            let taojin = match taojin {
+                Some(t) => t,
+                None => std::env::current_exe()?,
+            };
+            let job_path = std::path::absolute(&job)?;
+            let out_abs = std::path::absolute(&out)?;
+            let files = taojin_pipeline::cluster_scripts::slurm(
+                &loaded,
+                &job_path,
+                &std::path::absolute(taojin)?,
+                &out_abs.join("logs"),
+            )?;
+            std::fs::create_dir_all(out_abs.join("logs"))?;
+            taojin_pipeline::cluster_scripts::write(&out, &files)?;
+            print_stdout(&format!(
+                "wrote {} sbatch scripts to {}; submit them in order with: bash {}/submit.sh\n",
+                files.len() - 1,
+                out.display(),
+                out.display()
+            ))
+        }
+        Command::K8s { job, out } => {
+            let loaded = LoadedJob::load(&job)?;
+            let files = taojin_pipeline::cluster_scripts::k8s(&loaded, &job)?;
+            taojin_pipeline::cluster_scripts::write(&out, &files)?;
+            print_stdout(&format!(
+                "wrote {} Indexed Job manifests to {}; apply them in order with: bash {}/apply.sh\n",
+                files.len() - 1,
+                out.display(),
+                out.display()
+            ))
         }
         Command::Mix {
             job,
@@ -249,6 +326,17 @@ fn dispatch(command: Command) -> Result<()> {
                     st.tasks,
                     done,
                     &st.hash[..12]
+                ));
+            }
+            text.push_str(
+                "\nsteps for a cluster (`taojin run JOB --stage STEP --task I --tasks N`):\n",
+            );
+            for step in taojin_pipeline::distributed::steps(&plan) {
+                let left =
+                    taojin_pipeline::distributed::pending(&plan, &step).map_or(0, |p| p.len());
+                text.push_str(&format!(
+                    "  {:<24} {:>6} tasks  {:>6} pending\n",
+                    step.name, step.tasks, left
                 ));
             }
             print_stdout(&text)

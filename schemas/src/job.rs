@@ -38,6 +38,66 @@ pub struct JobSpec {
     /// `[[stages]]`: the ordered list of stages.
     #[serde(default)]
     pub stages: Vec<StageSpec>,
+    /// `[slurm]`: resource hints for `taojin slurm` (not part of any config hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmSpec>,
+    /// `[k8s]`: settings for `taojin k8s` (not part of any config hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<K8sSpec>,
+}
+
+/// `[slurm]`: what every generated sbatch script asks for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmSpec {
+    /// `--partition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// `--account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// `--cpus-per-task`; also the task's `--threads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_per_task: Option<usize>,
+    /// `--mem`, e.g. `"8G"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem: Option<String>,
+    /// `--time`, e.g. `"02:00:00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// At most this many array tasks at once (`--array=0-N%max_parallel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel: Option<usize>,
+    /// Extra `#SBATCH` lines, verbatim (e.g. `"--qos=low"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<String>,
+}
+
+/// `[k8s]`: what every generated Indexed Job uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sSpec {
+    /// Container image with `taojin` on its PATH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Namespace of the Jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// CPU request and limit per pod (also the task's `--threads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<usize>,
+    /// Memory request and limit per pod, e.g. `"8Gi"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// A PersistentVolumeClaim holding the job file, data and output (shared by all pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_claim: Option<String>,
+    /// Where the claim is mounted; the job file's path must be valid inside the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_path: Option<String>,
+    /// Pods running at once per Job (default: all of its tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<usize>,
 }
 
 /// What to do with a record that cannot be read (bad JSON, invalid UTF-8, …).

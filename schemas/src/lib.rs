@@ -16,8 +16,9 @@ pub mod stats;
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
     BadRecordPolicy, ClassifierSpec, ClusterWeight, ExactDedupSpec, InputFormat, InputSpec,
-    JobError, JobSection, JobSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource, MixSpec,
-    MixedPolicy, NormalizeSpec, StageMode, StageSpec, SurvivorRule, TokenizeSpec, parse_bytes,
+    JobError, JobSection, JobSpec, K8sSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource,
+    MixSpec, MixedPolicy, NormalizeSpec, SlurmSpec, StageMode, StageSpec, SurvivorRule,
+    TokenizeSpec, parse_bytes,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

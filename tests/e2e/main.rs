@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod classifier;
+mod cluster;
 mod dedup;
 mod demo;
 mod inputs;

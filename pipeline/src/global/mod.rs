@@ -198,6 +198,21 @@ pub fn marker_matches(path: &Path, hash: &str) -> bool {
     fs::read_to_string(path).is_ok_and(|h| h.trim() == hash)
 }
 
+/// Keeps a reduce's counters in `_work/reduce-counters.json`.
+pub fn save_counters(work: &Path, counters: &[(String, u64)]) -> Result<()> {
+    let json = serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    crate::writer::write_atomic(&work.join("reduce-counters.json"), &json)
+}
+
+/// The counters a finished reduce kept (none if it predates them).
+pub fn load_counters(work: &Path) -> Result<Vec<(String, u64)>> {
+    match fs::read(work.join("reduce-counters.json")) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| PipelineError::Internal(format!("reduce-counters.json: {e}"))),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
 /// Sums the per-partition counter pairs of a reduce, returning the first error.
 pub fn sum_pairs(results: Vec<Result<(u64, u64)>>) -> Result<(u64, u64)> {
     results
