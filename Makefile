@@ -34,16 +34,16 @@ demo: build models
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-test: models
-	$(CARGO) test -j $(JOBS) --workspace
+test: models .venv/.ready
+	TAOJIN_MOTO_SERVER=$(CURDIR)/.venv/bin/moto_server $(CARGO) test -j $(JOBS) --workspace
 	$(MAKE) pytest
 	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
 
-# The Python loader's tests need pyarrow, numpy, pytest and torch (the tiny-GPT test runs
-# on CPU): a venv in .venv, made once (torch from PyPI is large: a few minutes the first time).
+# make test needs a venv: pyarrow, numpy, pytest, pyyaml and torch for the Python tests (the tiny-GPT test runs
+# on CPU), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "torch>=2.0"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0"
 	touch .venv/.ready
 
 pytest: .venv/.ready

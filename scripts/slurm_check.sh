@@ -49,14 +49,20 @@ ReturnToService=2
 NodeName=$host CPUs=$(nproc) RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+pids=()
 stop() {
-  for p in "$work/slurmd.pid" "$work/slurmctld.pid"; do
-    [[ -f $p ]] && kill "$(cat "$p")" 2>/dev/null || true
-  done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.2; done; done
+  pids=()
 }
 trap stop EXIT
+if pgrep -r R,S,D -x slurmctld >/dev/null || pgrep -r R,S,D -x slurmd >/dev/null; then
+  skip "another slurmctld/slurmd is already running on this machine"
+fi
 slurmctld -f "$SLURM_CONF"
 slurmd -f "$SLURM_CONF"
+for _ in $(seq 50); do [[ -s $work/slurmctld.pid && -s $work/slurmd.pid ]] && break; sleep 0.1; done
+pids=("$(cat "$work/slurmctld.pid")" "$(cat "$work/slurmd.pid")")
 for _ in $(seq 60); do sinfo -h -o %t 2>/dev/null | grep -q idle && break; sleep 1; done
 sinfo -h -o %t | grep -q idle || { cat "$work/log/"*.log; echo "slurm did not come up"; exit 1; }
 
@@ -130,4 +136,5 @@ while IFS= read -r f; do
 done < <(cd out && find . \( -name '*.parquet' -o -name '*.arrow' -o -name manifest.json \) | sort)
 jobs=$(ls sbatch/*.sbatch | wc -l)
 echo "slurm check ok: $jobs sbatch jobs ($(ls sbatch/logs | wc -l) task logs) in ${secs}s on a real slurmctld+slurmd; $n output files identical to the local run"
+stop
 rm -rf "$work"

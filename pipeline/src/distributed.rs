@@ -130,12 +130,35 @@ pub fn run_step(
     match step.phase {
         Phase::Prepare => {
             fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
+            let remote = job.remote()?;
+            if let Some(r) = &remote {
+                r.abort_stale_uploads()?;
+            }
             for st in &plan.stages {
-                prepare_stage_dir(&plan.output.join(st.spec.name()), st, false)?;
+                let name = st.spec.name();
+                let meta = format!("{name}/_stage.json");
+                if let Some(r) = &remote {
+                    // The bucket is the truth: a stage of another config goes there too.
+                    match r.read_small(&meta)? {
+                        Some(b) if !meta_matches(&b, st) => r.delete_dir(name)?,
+                        Some(b) => crate::writer::write_atomic(&plan.output.join(&meta), &b)?,
+                        None => {}
+                    }
+                }
+                prepare_stage_dir(&plan.output.join(name), st, false)?;
+                if let Some(r) = &remote {
+                    r.push_file(&meta)?;
+                }
             }
             Ok(format!("prepared {} stage folders", plan.stages.len()))
         }
         Phase::Finalize => {
+            let remote = job.remote()?;
+            if let Some(r) = &remote {
+                for st in &plan.stages {
+                    r.pull(st.spec.name(), &crate::storage::is_small)?;
+                }
+            }
             let missing: Vec<String> = all
                 .iter()
                 .filter(|s| !matches!(s.phase, Phase::Prepare | Phase::Finalize))
@@ -154,9 +177,16 @@ pub fn run_step(
                 job,
                 &RunOptions {
                     threads,
+                    local_only: true,
                     ..Default::default()
                 },
             )?;
+            if let Some(r) = &remote {
+                for st in &plan.stages {
+                    r.push(st.spec.name(), false)?;
+                }
+                r.push_file("stats.json")?;
+            }
             Ok(crate::report::funnel(&stats))
         }
         _ => pool.install(|| run_stage_step(job, &plan, step, &mine, &pool)),
@@ -179,16 +209,17 @@ pub fn pending(plan: &Plan, step: &Step) -> Result<Vec<usize>> {
         .collect())
 }
 
-fn check_prepared(dir: &Path, st: &PlannedStage) -> Result<()> {
+fn meta_matches(bytes: &[u8], st: &PlannedStage) -> bool {
     #[derive(serde::Deserialize)]
     struct Meta {
         hash: String,
         tasks: usize,
     }
-    let ok = fs::read(dir.join("_stage.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-        .is_some_and(|m| m.hash == st.hash && m.tasks == st.tasks);
+    serde_json::from_slice::<Meta>(bytes).is_ok_and(|m| m.hash == st.hash && m.tasks == st.tasks)
+}
+
+fn check_prepared(dir: &Path, st: &PlannedStage) -> Result<()> {
+    let ok = fs::read(dir.join("_stage.json")).is_ok_and(|b| meta_matches(&b, st));
     match ok {
         true => Ok(()),
         false => Err(PipelineError::Config(format!(
@@ -225,7 +256,16 @@ fn run_stage_step(
     let st = &plan.stages[step.stage];
     let name = st.spec.name();
     let dir = plan.output.join(name);
+    let remote = job.remote()?;
+    if let Some(r) = &remote {
+        pull_for_step(r, plan, step, mine)?;
+    }
     check_prepared(&dir, st)?;
+    // A fresh staging folder (another machine) has only what was pulled.
+    for sub in ["removed", "_stats", "_done"] {
+        let d = dir.join(sub);
+        fs::create_dir_all(&d).map_err(PipelineError::io(&d))?;
+    }
     let prev_dir = step
         .stage
         .checked_sub(1)
@@ -318,5 +358,45 @@ fn run_stage_step(
         }
     }
     bar.finish();
+    if let Some(r) = &remote {
+        r.push(name, false)?;
+        if step.phase == Phase::Reduce && matches!(st.spec, StageSpec::Tokenize(_)) {
+            r.push("shards", true)?;
+        }
+    }
     Ok(format!("{}: ran tasks {todo:?}", step.name))
+}
+
+/// Downloads what a worker needs for its tasks of a step: the previous stage's small
+/// files and the part files of its tasks (all of them for `setup`, which reads every
+/// document), this stage's small files, and `_work/` for the reduce and apply phases.
+fn pull_for_step(
+    r: &crate::storage::Remote,
+    plan: &Plan,
+    step: &Step,
+    mine: &[usize],
+) -> Result<()> {
+    let st = &plan.stages[step.stage];
+    let name = st.spec.name();
+    let parts: Vec<String> = mine
+        .iter()
+        .map(|&t| format!("/{}.parquet", part_name(t)))
+        .collect();
+    if let Some(prev) = step
+        .stage
+        .checked_sub(1)
+        .map(|i| plan.stages[i].spec.name())
+    {
+        let all = step.phase == Phase::Setup;
+        r.pull(prev, &|rel: &str| {
+            all || crate::storage::is_small(rel)
+                || (!rel.contains("/removed/") && parts.iter().any(|p| rel.ends_with(p.as_str())))
+        })?;
+    }
+    let work = matches!(step.phase, Phase::Reduce | Phase::Apply);
+    let prefix = format!("{name}/_work/");
+    r.pull(name, &|rel: &str| {
+        crate::storage::is_small(rel) || (work && rel.starts_with(prefix.as_str()))
+    })?;
+    Ok(())
 }

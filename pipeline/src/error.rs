@@ -22,6 +22,9 @@ pub enum PipelineError {
     /// A setting or argument is wrong in a way the job file parser cannot see.
     #[error("{0}")]
     Config(String),
+    /// Object storage failed after its retries (the message names the object).
+    #[error("{0}")]
+    Storage(String),
     /// A record (or a whole file, `line` 0) that cannot be read under `on_bad_record = "fail"`.
     #[error("{}", located(file, *line, detail))]
     BadRecord {

@@ -27,6 +27,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Stop after this stage (e.g. to look at a mix with `taojin mix --dry-run` first).
     pub until: Option<String>,
+    /// With an `s3://` output: work in the staging folder only, no transfers (the
+    /// `finalize` step of a cluster run synchronizes itself).
+    pub local_only: bool,
 }
 
 /// Environment variable of the test-only fail point: `STAGE:TASK` aborts the process in
@@ -74,8 +77,26 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         job: job.spec.job.name.clone(),
         stages: Vec::new(),
     };
+    let remote = match opts.local_only {
+        true => None,
+        false => job.remote()?,
+    };
+    if let Some(r) = &remote {
+        let aborted = r.abort_stale_uploads()?;
+        tracing::info!(output = %r.url(), staging = %plan.output.display(), aborted, "output on S3");
+    }
     tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads, "planned");
     for (index, planned) in plan.stages.iter().enumerate() {
+        let name = planned.spec.name();
+        if let Some(r) = &remote {
+            // Resume from the bucket when it holds this stage under this config.
+            let meta: Option<StageMeta> = r
+                .read_small(&format!("{name}/_stage.json"))?
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if meta.is_some_and(|m| m.hash == planned.hash && m.tasks == planned.tasks) {
+                r.pull(name, &|_| true)?;
+            }
+        }
         let stats = run_stage(
             job,
             &plan,
@@ -88,11 +109,21 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
             failpoint.as_deref(),
         )?;
         run_stats.stages.push(stats);
+        if let Some(r) = &remote {
+            let n = r.push(name, true)?;
+            if matches!(planned.spec, taojin_schemas::StageSpec::Tokenize(_)) {
+                r.push("shards", true)?;
+            }
+            tracing::info!(stage = name, uploaded = n, "stage synchronized with S3");
+        }
     }
     run_stats.check_conservation()?;
     let json = serde_json::to_vec_pretty(&run_stats)
         .map_err(|e| PipelineError::Internal(e.to_string()))?;
     write_atomic(&plan.output.join("stats.json"), &json)?;
+    if let Some(r) = &remote {
+        r.push_file("stats.json")?;
+    }
     Ok(run_stats)
 }
 

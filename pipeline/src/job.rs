@@ -43,8 +43,37 @@ impl LoadedJob {
         }
     }
 
-    /// The output folder.
+    /// The output folder: where stages write. For an `s3://` output, the local staging
+    /// folder that mirrors it (see [`crate::storage`]).
     pub fn output_dir(&self) -> PathBuf {
-        self.resolve(&self.spec.job.output)
+        let out = &self.spec.job.output;
+        if !crate::storage::is_s3(out) {
+            return self.resolve(out);
+        }
+        let storage = self.spec.storage.clone().unwrap_or_default();
+        let env = std::env::var("TAOJIN_STAGING_DIR")
+            .ok()
+            .filter(|d| !d.is_empty());
+        match env.or(storage.staging_dir) {
+            Some(d) => self.resolve(&d),
+            None => std::env::temp_dir()
+                .join("taojin-staging")
+                .join(&taojin_schemas::job::sha256_hex(out.as_bytes())[..16]),
+        }
+    }
+
+    /// The S3 client of this job's `[storage.s3]` settings.
+    pub fn s3(&self) -> Result<std::sync::Arc<crate::storage::S3>> {
+        let storage = self.spec.storage.clone().unwrap_or_default();
+        crate::storage::S3::shared(&storage.s3)
+    }
+
+    /// The S3 output this job's staging folder mirrors, if its output is on S3.
+    pub fn remote(&self) -> Result<Option<crate::storage::Remote>> {
+        let out = &self.spec.job.output;
+        if !crate::storage::is_s3(out) {
+            return Ok(None);
+        }
+        crate::storage::Remote::new(self.s3()?, out, self.output_dir()).map(Some)
     }
 }

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod sql;
 pub mod stages;
+pub mod storage;
 pub mod task;
 pub mod texts;
 pub mod tokenizer_train;

@@ -249,6 +249,7 @@ fn dispatch(command: Command) -> Result<()> {
                     threads,
                     force,
                     until,
+                    local_only: false,
                 },
             )?;
             print_stdout(&report::funnel(&stats))

@@ -114,9 +114,12 @@ pub fn input_files(
     index: usize,
     input: &InputSpec,
 ) -> Result<Vec<Arc<InputFile>>> {
+    let key = format!("inputs[{index}].path");
+    if crate::storage::is_s3(&input.path) {
+        return s3_input_files(job, &key, input);
+    }
     let pattern = job.resolve(&input.path);
     let pattern_str = pattern.to_string_lossy().into_owned();
-    let key = format!("inputs[{index}].path");
     let mut matched: Vec<PathBuf> = glob::glob(&pattern_str)
         .map_err(|e| {
             PipelineError::Config(format!(
@@ -187,6 +190,37 @@ pub fn input_files(
             "{}: {key} `{}` matched no readable input files",
             job.path.display(),
             input.path
+        )));
+    }
+    Ok(files)
+}
+
+/// The objects an `s3://` input names, listed with their sizes.
+fn s3_input_files(job: &LoadedJob, key: &str, input: &InputSpec) -> Result<Vec<Arc<InputFile>>> {
+    let s3 = job.s3()?;
+    let url = &input.path;
+    let base = match url.find(['*', '?', '[', '{']) {
+        Some(i) => url[..i].rfind('/').map_or(url.as_str(), |j| &url[..=j]),
+        None => url.rfind('/').map_or(url.as_str(), |j| &url[..=j]),
+    };
+    let mut files = Vec::new();
+    for (obj, size) in crate::storage::glob(&s3, url)? {
+        let path = PathBuf::from(&obj);
+        let Some(format) = format_of(&path, input.format) else {
+            continue;
+        };
+        let name = obj.strip_prefix(base).unwrap_or(&obj).to_string();
+        files.push(Arc::new(InputFile {
+            path,
+            name,
+            size,
+            format,
+        }));
+    }
+    if files.is_empty() {
+        return Err(PipelineError::Config(format!(
+            "{}: {key} `{url}` matched no objects of a known format",
+            job.path.display()
         )));
     }
     Ok(files)

@@ -38,12 +38,49 @@ pub struct JobSpec {
     /// `[[stages]]`: the ordered list of stages.
     #[serde(default)]
     pub stages: Vec<StageSpec>,
+    /// `[storage]`: object-store settings (not part of any config hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
     /// `[slurm]`: resource hints for `taojin slurm` (not part of any config hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmSpec>,
     /// `[k8s]`: settings for `taojin k8s` (not part of any config hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<K8sSpec>,
+}
+
+/// `[storage]`: where S3 is and where outputs on S3 are staged locally.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// Local folder mirroring an `s3://` output while tasks run (default: a folder under
+    /// the system temp folder named after the output URL). The environment variable
+    /// `TAOJIN_STAGING_DIR` overrides it, e.g. with node-local scratch on a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_dir: Option<String>,
+    /// `[storage.s3]`.
+    #[serde(default)]
+    pub s3: S3Spec,
+}
+
+/// `[storage.s3]`: for S3-compatible stores (MinIO, Ceph, R2, a local test server).
+/// Credentials always come from the standard AWS chain, never from the job file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Spec {
+    /// Endpoint URL (else `AWS_ENDPOINT_URL` or AWS itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing; default: on when an endpoint is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_path_style: Option<bool>,
+    /// Region (else `AWS_REGION`, the profile, or `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Attempts per request before giving up (default 10), with exponential backoff and
+    /// jitter between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
 }
 
 /// `[slurm]`: what every generated sbatch script asks for.

@@ -58,15 +58,7 @@ fn run_array(script: &Path, twice: Option<usize>) {
                 .expect("spawn")
         })
         .collect();
-    for c in children {
-        let out = c.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    wait_ok(children, &script.display().to_string());
 }
 
 #[test]
@@ -160,15 +152,7 @@ fn k8s_manifests_cover_every_step() {
     let ws = setup();
     ws.run_ok(&["k8s", "job.toml", "--out", "k8s"]);
     let plan = ws.run_ok(&["plan", "job.toml"]);
-    let steps: Vec<(String, usize)> = plan
-        .lines()
-        .skip_while(|l| !l.starts_with("steps"))
-        .skip(1)
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            Some((w.next()?.to_string(), w.next()?.parse().ok()?))
-        })
-        .collect();
+    let steps = plan_steps(&plan);
     let apply = std::fs::read_to_string(ws.path("k8s/apply.sh")).expect("apply.sh");
     assert_eq!(apply.matches("kubectl apply").count(), steps.len());
     for (i, (step, tasks)) in steps.iter().enumerate() {

@@ -10,6 +10,7 @@ mod invariants;
 mod langid;
 mod mix;
 mod quality;
+mod s3;
 mod sql;
 mod tokenize;
 mod util;

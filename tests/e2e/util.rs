@@ -235,3 +235,27 @@ pub fn assert_conserved(stats: &Value) {
         }
     }
 }
+
+/// The (step, tasks) list `taojin plan` prints.
+pub fn plan_steps(plan: &str) -> Vec<(String, usize)> {
+    plan.lines()
+        .skip_while(|l| !l.starts_with("steps"))
+        .skip(1)
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits for spawned processes (stderr piped) and asserts each succeeded.
+pub fn wait_ok(children: Vec<std::process::Child>, what: &str) {
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

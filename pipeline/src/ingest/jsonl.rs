@@ -159,7 +159,7 @@ fn parse_record<'a>(
 }
 
 fn open(
-    mut f: File,
+    mut f: Box<dyn super::Source>,
     file: &InputFile,
     compression: Compression,
     piece: &Piece,
@@ -200,7 +200,7 @@ fn line_cap(max_doc_bytes: u64) -> usize {
 }
 
 pub(super) fn read(
-    f: File,
+    f: Box<dyn super::Source>,
     file: &InputFile,
     compression: Compression,
     piece: &Piece,
@@ -216,6 +216,10 @@ pub(super) fn read(
         let status = match lines.next_line(&mut buf) {
             Ok(Some(status)) => status,
             Ok(None) => break,
+            // The store failed (after its retries): an error of the run, never a bad record.
+            Err(e) if crate::storage::is_storage_error(&e) => {
+                return Err(PipelineError::Storage(e.to_string()));
+            }
             Err(e) if compression != Compression::None => {
                 let what = if compression == Compression::Zstd {
                     "zstd"
@@ -272,7 +276,8 @@ pub(super) fn read(
 /// starts, with the line number at each cut. Reads the file once (newline counting runs
 /// at memory speed), so ids and error messages carry true line numbers.
 pub fn split_lines(file: &InputFile, split_bytes: u64) -> Result<Vec<Piece>> {
-    if file.size <= split_bytes {
+    // An S3 object is not scanned at plan time: it is one task, streamed.
+    if file.size <= split_bytes || file.s3_url().is_some() {
         return Ok(vec![Piece::Whole]);
     }
     let mut f = File::open(&file.path).map_err(PipelineError::io(&file.path))?;

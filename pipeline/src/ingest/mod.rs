@@ -170,14 +170,48 @@ impl ReadContext<'_> {
     }
 }
 
+/// A byte source a reader can stream and seek: a local file or an S3 object.
+pub trait Source: std::io::Read + std::io::Seek + Send {}
+impl<T: std::io::Read + std::io::Seek + Send> Source for T {}
+
+/// An opened input.
+pub enum Opened {
+    /// A local file.
+    Local(std::fs::File),
+    /// An S3 object read by ranged GETs.
+    S3(crate::storage::ObjectReader),
+}
+
+impl InputFile {
+    /// The `s3://` URL of the file, if it is an S3 object.
+    pub fn s3_url(&self) -> Option<&str> {
+        self.path.to_str().filter(|p| crate::storage::is_s3(p))
+    }
+
+    /// Opens the file where it lives.
+    pub fn open(&self) -> Result<Opened> {
+        match self.s3_url() {
+            Some(url) => {
+                let s3 = crate::storage::S3::shared(&Default::default())?;
+                Ok(Opened::S3(crate::storage::ObjectReader::new(
+                    s3, url, self.size,
+                )?))
+            }
+            None => std::fs::File::open(&self.path)
+                .map(Opened::Local)
+                .map_err(crate::error::PipelineError::io(&self.path)),
+        }
+    }
+}
+
 /// Opens an input file; a file that cannot be opened is a bad record (line 0), so the
 /// job's policy decides between failing and counting it.
 fn open_input(
     file: &InputFile,
     ctx: &ReadContext<'_>,
     sink: &mut dyn RecordSink,
-) -> Result<Option<std::fs::File>> {
-    match std::fs::File::open(&file.path) {
+) -> Result<Option<Opened>> {
+    match file.open() {
         Ok(f) => Ok(Some(f)),
         Err(e) => {
             sink.bad(ctx.bad(file, 0, format!("cannot open: {e}"), &[]))?;
@@ -191,12 +225,20 @@ pub fn read_part(part: &SplitPart, ctx: &ReadContext<'_>, sink: &mut dyn RecordS
     let Some(f) = open_input(&part.file, ctx, sink)? else {
         return Ok(());
     };
-    match part.file.format {
-        FileFormat::Jsonl(compression) => {
-            jsonl::read(f, &part.file, compression, &part.piece, ctx, sink)
+    let file = &part.file;
+    match (part.file.format, f) {
+        (FileFormat::Jsonl(c), Opened::Local(f)) => {
+            jsonl::read(Box::new(f), file, c, &part.piece, ctx, sink)
         }
-        FileFormat::Parquet => parquet_in::read(f, &part.file, &part.piece, ctx, sink),
-        FileFormat::Txt => txt::read(f, &part.file, ctx, sink),
+        (FileFormat::Jsonl(c), Opened::S3(f)) => {
+            jsonl::read(Box::new(f), file, c, &part.piece, ctx, sink)
+        }
+        (FileFormat::Parquet, Opened::Local(f)) => {
+            parquet_in::read(f, file, &part.piece, ctx, sink)
+        }
+        (FileFormat::Parquet, Opened::S3(f)) => parquet_in::read(f, file, &part.piece, ctx, sink),
+        (FileFormat::Txt, Opened::Local(f)) => txt::read(f, file, ctx, sink),
+        (FileFormat::Txt, Opened::S3(f)) => txt::read(f, file, ctx, sink),
     }
 }
 

@@ -1,7 +1,6 @@
 //! Parquet inputs, read by row-group pieces.
 
 use std::borrow::Cow;
-use std::fs::File;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
@@ -13,10 +12,17 @@ use crate::error::{PipelineError, Result};
 
 /// Rows and compressed bytes of each row group, for splitting a file into tasks.
 pub fn row_group_sizes(file: &InputFile) -> Result<Vec<(u64, u64)>> {
-    let f = File::open(&file.path).map_err(PipelineError::io(&file.path))?;
-    let reader = SerializedFileReader::new(f).map_err(PipelineError::parquet(&file.path))?;
-    Ok(reader
-        .metadata()
+    let meta = match file.open()? {
+        super::Opened::Local(f) => SerializedFileReader::new(f)
+            .map_err(PipelineError::parquet(&file.path))?
+            .metadata()
+            .clone(),
+        super::Opened::S3(f) => SerializedFileReader::new(f)
+            .map_err(PipelineError::parquet(&file.path))?
+            .metadata()
+            .clone(),
+    };
+    Ok(meta
         .row_groups()
         .iter()
         .map(|rg| {
@@ -51,8 +57,8 @@ fn string_column(
     }
 }
 
-pub(super) fn read(
-    f: File,
+pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
+    f: R,
     file: &InputFile,
     piece: &Piece,
     ctx: &ReadContext<'_>,

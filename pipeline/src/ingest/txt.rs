@@ -7,7 +7,7 @@ use super::{Doc, InputFile, ReadContext, RecordSink};
 use crate::error::{PipelineError, Result};
 
 pub(super) fn read(
-    f: std::fs::File,
+    f: impl Read,
     file: &InputFile,
     ctx: &ReadContext<'_>,
     sink: &mut dyn RecordSink,

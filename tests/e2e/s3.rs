@@ -1,0 +1,386 @@
+//! S3 against a real S3-compatible server (moto, started per test on loopback): inputs
+//! and outputs on S3 give the bytes of a local run, cluster workers with nothing shared
+//! but the bucket do too, and a server that dies mid-run fails the run cleanly and a
+//! rerun completes with identical output.
+//!
+//! The server binary comes from `TAOJIN_MOTO_SERVER` or `.venv/bin/moto_server` (what
+//! `make test` installs); without one these tests say so and pass.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+const BUCKET: &str = "taojin";
+
+fn moto_binary() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("TAOJIN_MOTO_SERVER").ok().map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
+}
+
+/// A moto server on a free loopback port, killed on drop.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        let Some(bin) = moto_binary() else {
+            eprintln!(
+                "S3 tests skipped: no moto_server (run `make test`, or set TAOJIN_MOTO_SERVER)"
+            );
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        Some(Moto::start_on(&bin, port))
+    }
+
+    fn start_on(bin: &Path, port: u16) -> Moto {
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server");
+        let moto = Moto { child, port };
+        let start = Instant::now();
+        while moto.http("GET", "/", b"").is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto.http("PUT", &format!("/{BUCKET}"), b"")
+            .expect("create bucket");
+        moto
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A plain HTTP/1.1 request; moto does not verify signatures but wants a principal
+    /// (anonymous reads of private objects are refused, as on S3).
+    fn http(&self, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20261128/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).ok()?;
+        s.write_all(body).ok()?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).ok()?;
+        let end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&resp[..end]).into_owned();
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        let mut body = resp[end + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        Some((status, body))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) {
+        let (status, _) = self
+            .http("PUT", &format!("/{BUCKET}/{key}"), bytes)
+            .expect("put");
+        assert_eq!(status, 200, "{key}");
+    }
+
+    fn get(&self, key: &str) -> Vec<u8> {
+        let (status, body) = self
+            .http("GET", &format!("/{BUCKET}/{key}"), b"")
+            .expect("get");
+        assert_eq!(status, 200, "{key}");
+        body
+    }
+
+    /// Keys under a prefix (one page: tests stay under 1,000 objects).
+    fn list(&self, prefix: &str) -> Vec<String> {
+        let (_, body) = self
+            .http(
+                "GET",
+                &format!("/{BUCKET}?list-type=2&prefix={prefix}"),
+                b"",
+            )
+            .expect("list");
+        let xml = String::from_utf8_lossy(&body).into_owned();
+        let mut keys: Vec<String> = xml
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn upload_dir(&self, dir: &Path, prefix: &str) {
+        for f in std::fs::read_dir(dir).expect("dir").flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            self.put(
+                &format!("{prefix}/{name}"),
+                &std::fs::read(f.path()).expect("read"),
+            );
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 4 + n..];
+    }
+}
+
+const STAGES: &str = "[[stages]]\nkind = \"normalize\"\n\n\
+    [[stages]]\nkind = \"exact_dedup\"\n\n\
+    [[stages]]\nkind = \"minhash_dedup\"\n\n\
+    [[stages]]\nkind = \"mix\"\n\n\
+    [[stages.sources]]\nname = \"en\"\nwhere = \"source = 'web-en'\"\nweight = 0.5\n\n\
+    [[stages.sources]]\nname = \"zh\"\nwhere = \"source = 'web-zh'\"\nweight = 0.5\n\n\
+    [[stages]]\nkind = \"tokenize\"\ntokenizer = \"tok.json\"\ntrain_vocab = 800\nseq_len = 128\nvalid_fraction = 0.1\n";
+
+/// The job with inputs under `input_base` (`data` or `s3://…/in`) and the given output.
+fn job_text(input_base: &str, output: &str, endpoint: &str, attempts: u32) -> String {
+    let inputs = ["web-en", "web-zh"]
+        .map(|n| input(n, &format!("{input_base}/{n}-*.jsonl.zst")))
+        .join("\n");
+    format!(
+        "[job]\nname = \"t\"\noutput = \"{output}\"\n\n{inputs}\n{STAGES}\n\
+         [storage]\nstaging_dir = \"staging\"\n\n[storage.s3]\nendpoint_url = \"{endpoint}\"\nmax_attempts = {attempts}\n"
+    )
+}
+
+fn taojin_s3(ws: &Workspace, args: &[&str], envs: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taojin"));
+    cmd.args(args)
+        .current_dir(ws.dir.path())
+        .env("RUST_LOG", "warn")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("TAOJIN_STAGING_DIR");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("taojin")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The local run's data files, which the bucket must hold byte for byte.
+fn compare_with_local(moto: &Moto, ws: &Workspace, prefix: &str) -> usize {
+    let local = ws.path("local");
+    let mut n = 0;
+    for f in all_files(&local) {
+        let rel = f.to_string_lossy().into_owned();
+        if !(rel.ends_with(".parquet") || rel.ends_with(".arrow") || rel.ends_with("manifest.json"))
+        {
+            continue;
+        }
+        let remote = moto.get(&format!("{prefix}/{rel}"));
+        let local = std::fs::read(local.join(&f)).expect("local");
+        if rel.ends_with("manifest.json") {
+            // The config hashes cover the input paths, which differ (s3:// vs data/).
+            let strip = |b: &[u8]| {
+                let mut v: serde_json::Value = serde_json::from_slice(b).expect("manifest");
+                v["job_hash"] = serde_json::Value::Null;
+                v["mix"]["stage_hash"] = serde_json::Value::Null;
+                v
+            };
+            assert_eq!(strip(&remote), strip(&local), "{rel}");
+        } else {
+            assert!(
+                remote == local,
+                "{rel} differs ({} vs {} bytes)",
+                remote.len(),
+                local.len()
+            );
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Writes `job.toml`: inputs under `s3://taojin/in`, output `s3://taojin/<out>`.
+fn s3_job(ws: &Workspace, moto: &Moto, out: &str, attempts: u32) {
+    let url = format!("s3://{BUCKET}");
+    let text = job_text(
+        &format!("{url}/in"),
+        &format!("{url}/{out}"),
+        &moto.endpoint(),
+        attempts,
+    );
+    ws.write("job.toml", text);
+}
+
+fn setup(moto: &Moto) -> Workspace {
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-data", "data"]);
+    moto.upload_dir(&ws.path("data"), "in");
+    // The reference: the same job, local inputs and output, trained tokenizer reused.
+    ws.write("local.toml", job_text("data", "local", &moto.endpoint(), 3));
+    ws.run_ok(&["run", "local.toml"]);
+    ws
+}
+
+#[test]
+fn s3_inputs_and_outputs_match_a_local_run() {
+    let Some(moto) = Moto::start() else { return };
+    let ws = setup(&moto);
+    s3_job(&ws, &moto, "out/demo", 3);
+    let out = taojin_s3(&ws, &["run", "job.toml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(!stderr.contains("testing-secret-never-printed"));
+    let keys = moto.list("out/demo/");
+    assert!(
+        keys.contains(&"out/demo/stats.json".to_string()),
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|k| k.ends_with("shards/manifest.json")));
+    let n = compare_with_local(&moto, &ws, "out/demo");
+    assert!(n > 20, "{n}");
+    // Ids derived from S3 object names are those of the local run.
+    assert_eq!(
+        column(&ws.path("staging/normalize"), "id", false),
+        column(&ws.path("local/normalize"), "id", false)
+    );
+    // A second run with an empty staging folder resumes from the bucket: nothing reruns.
+    std::fs::remove_dir_all(ws.path("staging")).expect("rm");
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&moto.get("out/demo/stats.json")).expect("stats");
+    for s in stats["stages"].as_array().expect("stages") {
+        assert_eq!(s["tasks_resumed"], s["tasks"], "{}", s["name"]);
+    }
+}
+
+#[test]
+fn cluster_workers_share_nothing_but_the_bucket() {
+    let Some(moto) = Moto::start() else { return };
+    let ws = setup(&moto);
+    s3_job(&ws, &moto, "out/c", 3);
+    let plan = ok(taojin_s3(&ws, &["plan", "job.toml"], &[]));
+    let steps = plan_steps(&plan);
+    for (step, tasks) in &steps {
+        // Every task in its own staging folder, as on separate machines; all at once.
+        let children: Vec<_> = (0..*tasks)
+            .map(|t| {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_taojin"));
+                cmd.args(["run", "job.toml", "--stage", step, "--task", &t.to_string()])
+                    .current_dir(ws.dir.path())
+                    .env("RUST_LOG", "warn")
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_REGION", "us-east-1")
+                    .env(
+                        "TAOJIN_STAGING_DIR",
+                        ws.path(&format!("node-{}-{t}", step.replace(':', "-"))),
+                    )
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        wait_ok(children, step);
+    }
+    let n = compare_with_local(&moto, &ws, "out/c");
+    assert!(n > 20, "{n}");
+    assert!(
+        moto.list("out/c/")
+            .contains(&"out/c/stats.json".to_string())
+    );
+}
+
+#[test]
+fn a_server_that_dies_mid_run_fails_cleanly_and_a_rerun_completes() {
+    let Some(moto) = Moto::start() else { return };
+    let ws = setup(&moto);
+    s3_job(&ws, &moto, "out/f", 2);
+    let child = Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args(["run", "job.toml"])
+        .current_dir(ws.dir.path())
+        .env("RUST_LOG", "warn")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Kill the server as soon as the first stage reached the bucket.
+    let start = Instant::now();
+    while moto.list("out/f/").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing uploaded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = moto.port;
+    let bin = moto_binary().expect("moto");
+    drop(moto);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a clean failure, not a crash: {stderr}"
+    );
+    assert!(
+        stderr.contains("s3://taojin/"),
+        "names the object: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // A fresh (empty) server on the same port; inputs uploaded again; the rerun completes.
+    let moto = Moto::start_on(&bin, port);
+    moto.upload_dir(&ws.path("data"), "in");
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let n = compare_with_local(&moto, &ws, "out/f");
+    assert!(n > 20, "{n}");
+}
