@@ -61,6 +61,7 @@ bench: build models
 	python3 bench/quality_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/tokenize_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
+	$(MAKE) .venv/.ready && .venv/bin/python bench/s3_bench.py --taojin $(RELEASE_BIN)
 
 clean:
 	rm -rf out data/demo

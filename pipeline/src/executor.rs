@@ -110,11 +110,18 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         )?;
         run_stats.stages.push(stats);
         if let Some(r) = &remote {
-            let n = r.push(name, true)?;
+            let start = Instant::now();
+            let mut n = r.push(name, true)?;
             if matches!(planned.spec, taojin_schemas::StageSpec::Tokenize(_)) {
-                r.push("shards", true)?;
+                n += r.push("shards", true)?;
             }
-            tracing::info!(stage = name, uploaded = n, "stage synchronized with S3");
+            let sync_ms = start.elapsed().as_millis() as u64;
+            tracing::info!(
+                stage = name,
+                uploaded = n,
+                sync_ms,
+                "stage synchronized with S3"
+            );
         }
     }
     run_stats.check_conservation()?;

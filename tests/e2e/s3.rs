@@ -384,3 +384,44 @@ fn a_server_that_dies_mid_run_fails_cleanly_and_a_rerun_completes() {
     let n = compare_with_local(&moto, &ws, "out/f");
     assert!(n > 20, "{n}");
 }
+
+#[test]
+fn large_outputs_go_up_in_parts_and_come_back_whole() {
+    let Some(moto) = Moto::start() else { return };
+    let ws = Workspace::new();
+    // ~30 MB of hard-to-compress text in one task: its part file exceeds the 16 MiB part
+    // size, so it is uploaded as a multipart upload.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut lines = String::new();
+    for i in 0..3000 {
+        let text: String = (0..10_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect();
+        lines.push_str(&format!("{{\"id\": \"d{i}\", \"text\": \"{text}\"}}\n"));
+    }
+    ws.write("big.jsonl", &lines);
+    moto.put("in/big.jsonl", lines.as_bytes());
+    ws.write(
+        "job.toml",
+        format!(
+            "[job]\nname = \"big\"\noutput = \"s3://{BUCKET}/out/big\"\nsplit_bytes = 1000000000\n\n\
+             [[inputs]]\nname = \"big\"\npath = \"s3://{BUCKET}/in/big.jsonl\"\n\n\
+             [[stages]]\nkind = \"normalize\"\n\n[storage]\nstaging_dir = \"staging\"\n\n\
+             [storage.s3]\nendpoint_url = \"{}\"\n",
+            moto.endpoint()
+        ),
+    );
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let part = ws.path("staging/normalize/part-00000.parquet");
+    let local = std::fs::read(&part).expect("part");
+    assert!(local.len() > 16 << 20, "{} bytes", local.len());
+    let remote = moto.get("out/big/normalize/part-00000.parquet");
+    assert!(remote == local, "{} vs {} bytes", remote.len(), local.len());
+    let docs = column(&ws.path("staging/normalize"), "id", false);
+    assert_eq!(docs.len(), 3000);
+}
