@@ -561,7 +561,27 @@ pub fn is_small(rel: &str) -> bool {
 }
 
 fn is_marker(rel: &str) -> bool {
-    rel.contains("/_done/") || rel.ends_with("_stage.json") || rel == "stats.json"
+    rel.contains("/_done/")
+        || rel.ends_with("_stage.json")
+        || rel == "stats.json"
+        || rel == "shards/manifest.json"
+}
+
+/// What a synchronized folder holds, from its identity file: a stage's config hash and
+/// task count (`_stage.json`), or the shards' whole `manifest.json`. `None` when absent.
+fn identity(rel_dir: &str, bytes: Option<Vec<u8>>) -> Option<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&bytes?).ok()?;
+    match rel_dir {
+        "shards" => Some(v),
+        _ => Some(serde_json::json!([v.get("hash")?, v.get("tasks")?])),
+    }
+}
+
+fn identity_file(rel_dir: &str) -> String {
+    match rel_dir {
+        "shards" => "shards/manifest.json".into(),
+        _ => format!("{rel_dir}/_stage.json"),
+    }
 }
 
 impl Remote {
@@ -651,10 +671,27 @@ impl Remote {
         Ok(n)
     }
 
+    /// True when the local and remote copies of `rel_dir` hold the same thing. Files are
+    /// then compared by size alone, which is sound because one config always writes the
+    /// same bytes; between different configs (a stage rerun after a change, shards of
+    /// another shuffle seed) equal sizes prove nothing, so the copy being replaced is
+    /// cleared first. A side without an identity file (a push cut short before its
+    /// markers) never matches.
+    fn same_contents(&self, rel_dir: &str) -> Result<bool> {
+        let file = identity_file(rel_dir);
+        let local = identity(rel_dir, std::fs::read(self.local.join(&file)).ok());
+        let remote = identity(rel_dir, self.read_small(&file)?);
+        Ok(local.is_some() && local == remote)
+    }
+
     /// Downloads the objects under `rel_dir` (paths relative to the output) that `keep`
-    /// accepts and that are missing locally or differ in size, data before markers.
-    /// Returns how many came down.
+    /// accepts and that are missing locally or differ in size, data before markers; a
+    /// local copy of other contents is deleted first. Returns how many came down.
     pub fn pull(&self, rel_dir: &str, keep: &dyn Fn(&str) -> bool) -> Result<usize> {
+        let dir = self.local.join(rel_dir);
+        if dir.exists() && !self.same_contents(rel_dir)? {
+            std::fs::remove_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        }
         let local: std::collections::HashMap<String, u64> =
             self.local_files(rel_dir).into_iter().collect();
         let todo: Vec<(String, u64)> = self
@@ -667,9 +704,13 @@ impl Remote {
     }
 
     /// Uploads the files under `rel_dir` that are missing remotely or differ in size:
-    /// data first, markers last. With `mirror`, objects under `rel_dir` with no local file
-    /// are deleted (the local folder is the truth: a single-machine run).
+    /// data first, markers last; a remote copy of other contents is deleted first. With
+    /// `mirror`, objects under `rel_dir` with no local file are deleted too (the local
+    /// folder is the truth: a single-machine run).
     pub fn push(&self, rel_dir: &str, mirror: bool) -> Result<usize> {
+        if !self.same_contents(rel_dir)? {
+            self.delete_dir(rel_dir)?;
+        }
         let remote: std::collections::HashMap<String, u64> =
             self.remote_files(rel_dir)?.into_iter().collect();
         let local = self.local_files(rel_dir);
