@@ -23,7 +23,9 @@ use std::path::Path;
 use taojin_schemas::StageSpec;
 
 use crate::error::{PipelineError, Result};
-use crate::executor::{RunOptions, global_ctx, global_map_task, global_reduce, prepare_stage_dir};
+use crate::executor::{
+    RunOptions, global_ctx, global_map_task, global_reduce, meta_matches, prepare_stage_dir,
+};
 use crate::global;
 use crate::job::LoadedJob;
 use crate::plan::{Plan, PlannedStage, plan};
@@ -163,7 +165,7 @@ pub fn run_step(
                 .iter()
                 .filter(|s| !matches!(s.phase, Phase::Prepare | Phase::Finalize))
                 .filter_map(|s| {
-                    let left = pending(&plan, s).ok()?;
+                    let left = pending(&plan, s);
                     (!left.is_empty()).then(|| format!("{} ({} tasks)", s.name, left.len()))
                 })
                 .collect();
@@ -194,28 +196,19 @@ pub fn run_step(
 }
 
 /// The tasks of a step not done yet.
-pub fn pending(plan: &Plan, step: &Step) -> Result<Vec<usize>> {
+pub fn pending(plan: &Plan, step: &Step) -> Vec<usize> {
     let st = &plan.stages[step.stage];
     let dir = plan.output.join(st.spec.name());
     let work = dir.join("_work");
     let marker = |name: String| global::marker_matches(&global::marker(&work, &name), &st.hash);
-    Ok((0..step.tasks)
+    (0..step.tasks)
         .filter(|&t| match step.phase {
             Phase::Map | Phase::Apply => !TaskPaths::new(&dir, t).is_done(&st.hash),
             Phase::GlobalMap => !marker(format!("map-{t:05}")),
             Phase::Reduce => !marker("reduce".into()),
             Phase::Setup | Phase::Prepare | Phase::Finalize => false,
         })
-        .collect())
-}
-
-fn meta_matches(bytes: &[u8], st: &PlannedStage) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Meta {
-        hash: String,
-        tasks: usize,
-    }
-    serde_json::from_slice::<Meta>(bytes).is_ok_and(|m| m.hash == st.hash && m.tasks == st.tasks)
+        .collect()
 }
 
 fn check_prepared(dir: &Path, st: &PlannedStage) -> Result<()> {
@@ -271,15 +264,13 @@ fn run_stage_step(
         .checked_sub(1)
         .map(|i| plan.output.join(plan.stages[i].spec.name()));
     let todo: Vec<usize> = {
-        let left = pending(plan, step)?;
+        let left = pending(plan, step);
         mine.iter().copied().filter(|t| left.contains(t)).collect()
     };
     if todo.is_empty() && step.phase != Phase::Setup {
         return Ok(format!("{}: tasks {mine:?} already done", step.name));
     }
-    if step.phase != Phase::Map || step.stage > 0 {
-        require_done(plan, &step.name, step.stage)?;
-    }
+    require_done(plan, &step.name, step.stage)?;
     let props = parquet_properties(job.spec.job.zstd_level)?;
     let progress = Progress::new();
     let bar = progress.stage(&step.name, todo.len());
@@ -334,7 +325,7 @@ fn run_stage_step(
                             tasks: st.tasks,
                             ..step.clone()
                         },
-                    )?;
+                    );
                     if !maps.is_empty() {
                         return Err(PipelineError::Config(format!(
                             "`{}` needs every map task; {} are not done",

@@ -45,6 +45,12 @@ struct StageMeta {
     seconds: Option<f64>,
 }
 
+/// True when `_stage.json` bytes describe this planned stage (same config and tasks).
+pub(crate) fn meta_matches(bytes: &[u8], planned: &PlannedStage) -> bool {
+    serde_json::from_slice::<StageMeta>(bytes)
+        .is_ok_and(|m| m.hash == planned.hash && m.tasks == planned.tasks)
+}
+
 /// Runs a job and returns its stats (also written to `<output>/stats.json`).
 pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     let mut plan = plan(job)?;
@@ -90,10 +96,8 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         let name = planned.spec.name();
         if let Some(r) = &remote {
             // Resume from the bucket when it holds this stage under this config.
-            let meta: Option<StageMeta> = r
-                .read_small(&format!("{name}/_stage.json"))?
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            if meta.is_some_and(|m| m.hash == planned.hash && m.tasks == planned.tasks) {
+            let meta = r.read_small(&format!("{name}/_stage.json"))?;
+            if meta.is_some_and(|b| meta_matches(&b, planned)) {
                 r.pull(name, &|_| true)?;
             }
         }

@@ -225,7 +225,8 @@ impl FastBpe {
             return Ok(());
         }
         let normalized;
-        let text = if self.nfc {
+        // ASCII is already NFC: skip the copy.
+        let text = if self.nfc && !text.is_ascii() {
             use unicode_normalization_alignments::UnicodeNormalization;
             normalized = text.nfc().map(|(c, _)| c).collect::<String>();
             normalized.as_str()

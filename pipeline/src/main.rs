@@ -333,8 +333,7 @@ fn dispatch(command: Command) -> Result<()> {
                 "\nsteps for a cluster (`taojin run JOB --stage STEP --task I --tasks N`):\n",
             );
             for step in taojin_pipeline::distributed::steps(&plan) {
-                let left =
-                    taojin_pipeline::distributed::pending(&plan, &step).map_or(0, |p| p.len());
+                let left = taojin_pipeline::distributed::pending(&plan, &step).len();
                 text.push_str(&format!(
                     "  {:<24} {:>6} tasks  {:>6} pending\n",
                     step.name, step.tasks, left

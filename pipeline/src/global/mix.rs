@@ -620,7 +620,7 @@ pub fn dry_run_job(
     let ctx = GlobalCtx {
         work: plan
             .output
-            .join(spec_name(&plan.stages[index].spec))
+            .join(plan.stages[index].spec.name())
             .join("_work"),
         prev_dir,
         job: &job.spec,
@@ -642,10 +642,6 @@ pub fn dry_run_job(
         plan: mix_plan,
         realized,
     })
-}
-
-fn spec_name(spec: &taojin_schemas::StageSpec) -> &str {
-    spec.name()
 }
 
 /// The dry run as a table: per source, documents, bytes, tokens available and asked,
