@@ -44,6 +44,9 @@ const SAMPLE_EVERY: u64 = 16;
 /// Bytes of one map record: source, estimate, exact, cluster size, bytes.
 const RECORD: usize = 20;
 const NOT_SAMPLED: u32 = u32::MAX;
+/// Repeats allowed without an explicit `max_epochs`, for a source and for any one
+/// document (cluster weights can ask more of one document than of its source).
+pub const MAX_EPOCHS: f64 = 64.0;
 
 /// The `mix` stage.
 pub struct MixStage {
@@ -257,7 +260,7 @@ impl MixStage {
     }
 
     /// Turns per-source sums into targets and epochs.
-    fn plan(&self, sums: &[Sums], unselected: u64, hash: &str) -> MixPlan {
+    fn plan(&self, sums: &[Sums], unselected: u64, hash: &str) -> Result<MixPlan> {
         let calib: Vec<f64> = sums
             .iter()
             .map(|s| match s.sampled {
@@ -302,8 +305,14 @@ impl MixStage {
                     target = target.min(cap * avail);
                 }
                 let epochs = if avail > 0.0 { target / avail } else { 0.0 };
+                if s.max_epochs.is_none() && epochs > MAX_EPOCHS {
+                    return Err(PipelineError::Config(format!(
+                        "{}.sources[{j}] `{}` would be repeated {epochs:.1} times ({target:.0} tokens asked, {avail:.0} available); set its max_epochs to allow more than {MAX_EPOCHS}",
+                        self.key, s.name
+                    )));
+                }
                 let weighted = sums[j].weighted_estimate * calib[j];
-                MixSourcePlan {
+                Ok(MixSourcePlan {
                     name: s.name.clone(),
                     documents: sums[j].documents,
                     bytes: sums[j].bytes,
@@ -318,14 +327,14 @@ impl MixStage {
                     },
                     tokens_realized: None,
                     documents_realized: None,
-                }
+                })
             })
-            .collect();
-        MixPlan {
+            .collect::<Result<_>>()?;
+        Ok(MixPlan {
             stage_hash: hash.to_string(),
             unselected_docs: unselected,
             sources: plans,
-        }
+        })
     }
 
     /// The plan a run would make, computed in memory without writing anything (the
@@ -352,7 +361,7 @@ impl MixStage {
                 merge(s, &x);
             }
         }
-        Ok(self.plan(&sums, unselected, &ctx.hash))
+        self.plan(&sums, unselected, &ctx.hash)
     }
 }
 
@@ -422,7 +431,7 @@ impl GlobalStage for MixStage {
             let records = read_file(&ctx.work.join(format!("records-{t:05}.bin")))?;
             self.add_sums(&mut sums, &mut unselected, &records);
         }
-        let plan = self.plan(&sums, unselected, &ctx.hash);
+        let plan = self.plan(&sums, unselected, &ctx.hash)?;
         for s in &plan.sources {
             tracing::info!(
                 source = %s.name,
@@ -460,6 +469,12 @@ impl GlobalStage for MixStage {
             rows: RowCursor::new(rows),
             names: plan.sources.iter().map(|s| s.name.clone()).collect(),
             scales: plan.sources.iter().map(|s| s.scale).collect(),
+            caps: self
+                .spec
+                .sources
+                .iter()
+                .map(|s| s.max_epochs.unwrap_or(MAX_EPOCHS))
+                .collect(),
             weight: self.spec.cluster_weight,
             seed: self.seed,
         }))
@@ -471,6 +486,8 @@ struct MixApplier {
     rows: RowCursor<(i32, u32)>,
     names: Vec<String>,
     scales: Vec<f64>,
+    /// Most copies of one document, per source.
+    caps: Vec<f64>,
     weight: ClusterWeight,
     seed: u64,
 }
@@ -502,7 +519,8 @@ impl MapStage for MixApplier {
                 reasons.push(Some("mix_unselected"));
                 continue;
             };
-            let e = scale * self.weight.weight(size);
+            let cap = self.caps.get(src as usize).copied().unwrap_or(MAX_EPOCHS);
+            let e = (scale * self.weight.weight(size)).min(cap);
             let u = uniform(ids.value(i), self.seed, SALT_COPIES);
             let c = e.floor() as i32 + i32::from(u < e.fract());
             copies.push(c);
@@ -754,7 +772,7 @@ mod tests {
             None,
             vec![source("en", Some(3.0), None), source("zh", Some(1.0), None)],
         );
-        let p = s.plan(&sums(&[600.0, 100.0]), 0, "h");
+        let p = s.plan(&sums(&[600.0, 100.0]), 0, "h").expect("plan");
         // en can give 600 at weight 3/4 → 800 total; zh gives 100 at 1/4 → 400: zh binds.
         assert!((p.sources[1].epochs - 1.0).abs() < 1e-12);
         assert!((p.sources[0].tokens_target - 300.0).abs() < 1e-9);
@@ -771,7 +789,7 @@ mod tests {
                 source("code", None, Some(200)),
             ],
         );
-        let p = s.plan(&sums(&[800.0, 100.0, 400.0]), 3, "h");
+        let p = s.plan(&sums(&[800.0, 100.0, 400.0]), 3, "h").expect("plan");
         assert_eq!(p.unselected_docs, 3);
         assert!((p.sources[0].tokens_target - 400.0).abs() < 1e-9);
         assert!((p.sources[1].epochs - 4.0).abs() < 1e-12, "up-sampled");
@@ -779,8 +797,17 @@ mod tests {
         let mut capped = source("zh", Some(1.0), None);
         capped.max_epochs = Some(2.0);
         let s = stage(Some(1000), vec![source("en", Some(1.0), None), capped]);
-        let p = s.plan(&sums(&[800.0, 100.0]), 0, "h");
+        let p = s.plan(&sums(&[800.0, 100.0]), 0, "h").expect("plan");
         assert!((p.sources[1].epochs - 2.0).abs() < 1e-12, "capped");
+        // Without a cap, asking for more than MAX_EPOCHS repeats is an error naming it.
+        let s = stage(
+            Some(100_000),
+            vec![source("en", Some(1.0), None), source("zh", Some(1.0), None)],
+        );
+        let err = s
+            .plan(&sums(&[800.0, 100.0]), 0, "h")
+            .expect_err("too many");
+        assert!(err.to_string().contains("sources[1] `zh`"), "{err}");
     }
 
     #[test]
@@ -791,7 +818,7 @@ mod tests {
         x[0].sampled_estimate = 100.0;
         x[0].sampled_exact = 150.0;
         x[0].weighted_estimate = 2000.0;
-        let p = s.plan(&x, 0, "h");
+        let p = s.plan(&x, 0, "h").expect("plan");
         assert!((p.sources[0].tokens_available - 1500.0).abs() < 1e-9);
         // Weighted sum is twice the plain one: per-document epochs halve, so a weight-2
         // document gets exactly one pass on average.
