@@ -770,3 +770,49 @@ impl Remote {
         self.s3.abort_stale_uploads(&self.bucket, &self.prefix)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `data`, then fails the way an [`ObjectReader`] does when the store is down.
+    struct Failing {
+        data: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match self.data.read(out)? {
+                0 => Err(std::io::Error::other(StorageIoError("store down".into()))),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn store_failures_survive_the_decompressors() {
+        let text: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let zst = zstd::encode_all(&text[..], 3).expect("zstd");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).expect("gz");
+        let gz = gz.finish().expect("gz");
+        // Cut both streams short: the reader fails where the object would continue.
+        let zst = Failing {
+            data: std::io::Cursor::new(zst[..zst.len() / 2].to_vec()),
+        };
+        let gz = Failing {
+            data: std::io::Cursor::new(gz[..gz.len() / 2].to_vec()),
+        };
+        let mut sink = Vec::new();
+        let e = zstd::Decoder::new(zst)
+            .expect("decoder")
+            .read_to_end(&mut sink)
+            .expect_err("fails");
+        assert!(is_storage_error(&e), "zstd: {e}");
+        let e = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(gz))
+            .read_to_end(&mut sink)
+            .expect_err("fails");
+        assert!(is_storage_error(&e), "gzip: {e}");
+        assert!(!is_storage_error(&std::io::Error::other("corrupt")));
+    }
+}

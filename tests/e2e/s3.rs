@@ -272,9 +272,11 @@ fn s3_inputs_and_outputs_match_a_local_run() {
     let Some(moto) = Moto::start() else { return };
     let ws = setup(&moto);
     s3_job(&ws, &moto, "out/demo", 3);
-    let out = taojin_s3(&ws, &["run", "job.toml"], &[]);
+    // Debug logging, the SDK's included: the secret still never shows.
+    let out = taojin_s3(&ws, &["run", "job.toml"], &[("RUST_LOG", "debug".into())]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     ok(out);
+    assert!(stderr.contains("s3://"), "debug logging was on");
     assert!(!stderr.contains("testing-secret-never-printed"));
     let keys = moto.list("out/demo/");
     assert!(
