@@ -14,24 +14,9 @@ use std::io::{BufRead, BufReader};
 
 use taojin_dedup::{MinHasher, ShingleConfig, jaccard, match_probability, shingle_hashes};
 
-struct Rng(u64);
+use taojin_schemas::rng::SplitMix64 as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn is_han(c: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&c)
-}
+use taojin_schemas::script::is_han;
 
 /// Replaces a fraction `q` of tokens (Han characters, or space-separated words).
 fn edit(text: &str, q: f64, rng: &mut Rng, chinese: bool) -> String {
@@ -104,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
     }
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     // bin (0.05 wide, by exact J) → [pairs, candidates, joined under verify], per script.
     let mut bins: BTreeMap<(bool, u32), [u64; 3]> = BTreeMap::new();
     for (chinese, s, k, text) in &docs {

@@ -10,6 +10,7 @@ pub mod minhash;
 pub mod shingle;
 pub mod unionfind;
 
+pub use exact::{exact_key_hash, matching_key};
 pub use minhash::{MinHasher, implied_threshold, match_probability, optimal_split};
 pub use shingle::{ShingleConfig, jaccard, shingle_hashes};
 pub use unionfind::UnionFind;

@@ -31,11 +31,7 @@ impl Default for ShingleConfig {
     }
 }
 
-fn is_cjk_token(c: char) -> bool {
-    matches!(c as u32,
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2EBEF | 0x30000..=0x323AF | 0xF900..=0xFAFF
-        | 0x3041..=0x30FF | 0x31F0..=0x31FF | 0xAC00..=0xD7AF)
-}
+use taojin_schemas::script::is_cjk_letter as is_cjk_token;
 
 /// The word being read: its start and whether it must be lower-cased before hashing.
 struct Word {

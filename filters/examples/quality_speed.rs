@@ -123,7 +123,7 @@ fn guess_lang(text: &str) -> &'static str {
     for c in text.chars().take(2000) {
         if !c.is_whitespace() {
             non_space += 1;
-            if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            if taojin_schemas::script::is_han(c) {
                 han += 1;
             }
         }

@@ -40,9 +40,7 @@ pub enum ClassifierError {
     },
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
-}
+use taojin_schemas::script::is_cjk_letter as is_cjk;
 
 /// The token line fastText sees for a document (at most `max_chars` characters of it).
 pub fn tokens(text: &str, max_chars: usize) -> String {

@@ -11,7 +11,7 @@ pub mod normalize;
 pub mod quality;
 
 pub use langid::{LangIdModel, LangIdentifier, LangVerdict};
-pub use normalize::{Normalizer, matching_key};
+pub use normalize::Normalizer;
 pub use quality::{
     BlocklistTexts, QualityError, QualityJudge, QualityOutcome, SignalKind, SignalValue,
 };

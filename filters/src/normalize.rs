@@ -3,12 +3,11 @@
 //!
 //! Stored text is NFC, never NFKC: NFKC would turn full-width CJK punctuation (，。！)
 //! into ASCII and change what the model learns. NFKC is applied only to the
-//! [`matching_key`], which exists for comparing documents, not for training.
+//! `taojin_dedup::matching_key`, which exists for comparing documents, not for training.
 
 use std::borrow::Cow;
 
 use taojin_schemas::NormalizeSpec;
-use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Cleans document text: control characters, ANSI escapes, exotic spaces, line endings,
@@ -233,35 +232,6 @@ fn push_collapsed(out: &mut String, line: &str) {
     }
 }
 
-/// The key two documents are compared by in exact deduplication: NFKC, lower case,
-/// punctuation and symbols (full-width included) treated as separators, every run of
-/// separators collapsed to one space, and no separator kept next to an ideograph (spacing
-/// in CJK text is not meaningful). Never stored as text.
-pub fn matching_key(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    let mut last_cjk = false;
-    for c in text.nfkc() {
-        if !(c.is_alphanumeric() || is_combining_mark(c)) {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        let cjk = is_cjk(c);
-        // Spaces between ideographs carry nothing in Chinese or Japanese text.
-        if pending_space && !cjk && !last_cjk {
-            out.push(' ');
-        }
-        pending_space = false;
-        last_cjk = cjk;
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F | 0xAC00..=0xD7AF)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,17 +357,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn matching_key_folds_case_width_and_punctuation() {
-        assert_eq!(matching_key("Hello,  World!"), "hello world");
-        assert_eq!(matching_key("你好，世界！"), matching_key("你好,世界!"));
-        assert_eq!(matching_key("你好 世界"), matching_key("你好世界"));
-        assert_eq!(matching_key("用 Python 写"), "用python写");
-        assert_eq!(matching_key("ＡＢＣ　１２３"), "abc 123");
-        assert_eq!(matching_key(" \n "), "");
-        // Combining marks belong to their letter (Devanagari vowel sign).
-        assert_eq!(matching_key("हिंदी भाषा"), "हिंदी भाषा");
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use crate::distributed::{Step, steps};
+use crate::engine::{Step, steps};
 use crate::error::Result;
 use crate::job::LoadedJob;
 use crate::plan::plan;

@@ -21,10 +21,17 @@ impl LoadedJob {
     /// Reads and validates a job file.
     pub fn load(path: &Path) -> Result<LoadedJob> {
         let text = std::fs::read_to_string(path).map_err(PipelineError::io(path))?;
-        let spec = JobSpec::from_toml(&text).map_err(|source| PipelineError::Job {
+        let mut spec = JobSpec::from_toml(&text).map_err(|source| PipelineError::Job {
             file: path.display().to_string(),
             source,
         })?;
+        // A global stage reads a finished stage: the inputs become one first.
+        if spec.stages.first().is_some_and(crate::registry::is_global)
+            && !spec.stages.iter().any(|s| s.name() == "read")
+        {
+            spec.stages
+                .insert(0, taojin_schemas::StageSpec::Read(Default::default()));
+        }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(LoadedJob {
             spec,

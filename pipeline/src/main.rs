@@ -24,8 +24,9 @@ enum Command {
     Run {
         /// The job file (TOML).
         job: PathBuf,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
+        /// Worker threads (default: all cores; at most 4 per core unless
+        /// TAOJIN_MAX_THREADS says otherwise).
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         /// Rerun every task, even those with a matching done marker.
         #[arg(long)]
@@ -77,8 +78,9 @@ enum Command {
         /// The mix stage (default: the first one).
         #[arg(long)]
         stage: Option<String>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
+        /// Worker threads (default: all cores; at most 4 per core unless
+        /// TAOJIN_MAX_THREADS says otherwise).
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
     /// Print the stage/task graph of a job: tasks per stage, map or global, and how many
@@ -176,8 +178,9 @@ enum Command {
         /// At most this many documents.
         #[arg(long, default_value_t = usize::MAX)]
         max_docs: usize,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
+        /// Worker threads (default: all cores; at most 4 per core unless
+        /// TAOJIN_MAX_THREADS says otherwise).
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
     /// Write the deterministic synthetic demo corpus.
@@ -193,6 +196,27 @@ enum Command {
     },
 }
 
+/// `--threads`: at least 1, at most [`taojin_pipeline::engine::MAX_THREADS_PER_CORE`] per
+/// core (or `TAOJIN_MAX_THREADS`), checked when the arguments are parsed (exit 2).
+fn parse_threads(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of threads"))?;
+    let cap = std::env::var("TAOJIN_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(
+            taojin_pipeline::engine::cores() * taojin_pipeline::engine::MAX_THREADS_PER_CORE,
+        );
+    match n {
+        0 => Err("must be at least 1".into()),
+        n if n > cap => Err(format!(
+            "{n} is more than {cap} (4 per core); set TAOJIN_MAX_THREADS to allow more"
+        )),
+        n => Ok(n),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
@@ -203,8 +227,17 @@ fn main() -> ExitCode {
                 c.downcast_ref::<PipelineError>()
                     .is_some_and(PipelineError::is_internal)
             });
-            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
+            // Each cause once: a message that already quotes its source is not repeated.
+            let mut line = String::new();
+            for cause in err.chain().map(ToString::to_string) {
+                if !line.contains(&cause) {
+                    if !line.is_empty() {
+                        line.push_str(": ");
+                    }
+                    line.push_str(&cause);
+                }
+            }
+            eprintln!("error: {line}");
             ExitCode::from(if internal { 3 } else { 1 })
         }
     }
@@ -231,16 +264,13 @@ fn dispatch(command: Command) -> Result<()> {
             task,
             tasks,
         } => {
-            if threads == Some(0) {
-                anyhow::bail!("--threads must be at least 1");
-            }
             let loaded = LoadedJob::load(&job)?;
             if let (Some(stage), Some(task)) = (stage, task) {
                 if force || until.is_some() {
                     anyhow::bail!("--stage runs one step: --force and --until do not apply");
                 }
                 let summary =
-                    taojin_pipeline::distributed::run_step(&loaded, &stage, task, tasks, threads)?;
+                    taojin_pipeline::engine::run_step(&loaded, &stage, task, tasks, threads)?;
                 return print_stdout(&format!("{}\n", summary.trim_end()));
             }
             let stats = taojin_pipeline::run(
@@ -249,7 +279,6 @@ fn dispatch(command: Command) -> Result<()> {
                     threads,
                     force,
                     until,
-                    local_only: false,
                 },
             )?;
             print_stdout(&report::funnel(&stats))
@@ -311,11 +340,9 @@ fn dispatch(command: Command) -> Result<()> {
                 plan.output.display()
             );
             for (i, st) in plan.stages.iter().enumerate() {
-                let dir = plan.output.join(st.spec.name());
-                let done = (0..st.tasks)
-                    .filter(|&t| taojin_pipeline::task::TaskPaths::new(&dir, t).is_done(&st.hash))
-                    .count();
-                let shape = if taojin_pipeline::global::is_global(&st.spec) {
+                let dir = taojin_pipeline::engine::stage_dir::StageDir::new(&plan.output, st);
+                let done = (0..st.tasks).filter(|&t| dir.task_done(t)).count();
+                let shape = if taojin_pipeline::registry::is_global(&st.spec) {
                     "global: map → reduce → apply"
                 } else {
                     "map"
@@ -332,8 +359,8 @@ fn dispatch(command: Command) -> Result<()> {
             text.push_str(
                 "\nsteps for a cluster (`taojin run JOB --stage STEP --task I --tasks N`):\n",
             );
-            for step in taojin_pipeline::distributed::steps(&plan) {
-                let left = taojin_pipeline::distributed::pending(&plan, &step).len();
+            for step in taojin_pipeline::engine::steps(&plan) {
+                let left = taojin_pipeline::engine::pending(&plan, &step).len();
                 text.push_str(&format!(
                     "  {:<24} {:>6} tasks  {:>6} pending\n",
                     step.name, step.tasks, left

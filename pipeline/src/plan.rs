@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use taojin_schemas::{InputFormat, InputSpec, StageSpec};
+use taojin_schemas::{InputFormat, InputSpec, InputsFingerprint, StageSpec};
+
+use crate::digest::DigestCache;
+use crate::engine::stage_dir::FORMAT_VERSION;
 
 use crate::error::{PipelineError, Result};
 use crate::ingest::{
@@ -35,6 +38,9 @@ pub struct Plan {
     pub splits: Vec<Split>,
     /// Stages in order.
     pub stages: Vec<PlannedStage>,
+    /// Input entries not read, by reason (non-regular files, link loops, files reached
+    /// twice); reported as counters of the first stage.
+    pub skipped: Skipped,
 }
 
 fn has_glob(s: &str) -> bool {
@@ -87,23 +93,78 @@ fn format_of(path: &Path, declared: Option<InputFormat>) -> Option<FileFormat> {
     }
 }
 
-/// Files under a directory, recursively, sorted; hidden files skipped.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(PipelineError::io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?
-        } else {
-            out.push(p)
+/// What walking an input found besides its files: entries skipped, by reason.
+pub type Skipped = std::collections::BTreeMap<String, u64>;
+
+fn skip(skipped: &mut Skipped, reason: &str, path: &Path) {
+    tracing::warn!(path = %path.display(), "input entry skipped: {reason}");
+    *skipped.entry(reason.to_string()).or_default() += 1;
+}
+
+/// Why `meta` (of a path that is not a folder) cannot be read as an input file.
+fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    match () {
+        _ if t.is_file() => None,
+        _ if t.is_fifo() => Some("input_fifo"),
+        _ if t.is_socket() => Some("input_socket"),
+        _ if t.is_block_device() || t.is_char_device() => Some("input_device"),
+        _ => Some("input_not_regular"),
+    }
+}
+
+/// Regular files under a folder, recursively, sorted; hidden entries skipped. Symbolic
+/// links to folders are followed only with `follow` (walkdir detects loops); links to
+/// files always. Anything that is not a regular file is skipped and counted, never
+/// opened; an unreadable entry is an error naming it.
+fn walk(
+    dir: &Path,
+    follow: bool,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+    skipped: &mut Skipped,
+) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(follow)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.loop_ancestor().is_some() => {
+                skip(skipped, "input_link_loop", e.path().unwrap_or(dir));
+                continue;
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                return Err(PipelineError::Config(format!(
+                    "{}: cannot read this input entry: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let path = entry.path();
+        if entry.file_type().is_dir() {
+            continue;
         }
+        // Through a link to a file (never to a folder here: those are walked or skipped).
+        let meta = std::fs::metadata(path).map_err(PipelineError::io(path))?;
+        if meta.is_dir() {
+            skip(skipped, "input_link_to_folder", path);
+            continue;
+        }
+        if let Some(reason) = not_regular(&meta) {
+            skip(skipped, reason, path);
+            continue;
+        }
+        if !seen.insert((meta.dev(), meta.ino())) {
+            skip(skipped, "input_seen_twice", path);
+            continue;
+        }
+        out.push(path.to_path_buf());
     }
     Ok(())
 }
@@ -113,10 +174,11 @@ pub fn input_files(
     job: &LoadedJob,
     index: usize,
     input: &InputSpec,
+    skipped: &mut Skipped,
 ) -> Result<Vec<Arc<InputFile>>> {
     let key = format!("inputs[{index}].path");
     if crate::storage::is_s3(&input.path) {
-        return s3_input_files(job, &key, input);
+        return s3_input_files(job, &key, input, skipped);
     }
     let pattern = job.resolve(&input.path);
     let pattern_str = pattern.to_string_lossy().into_owned();
@@ -140,12 +202,28 @@ pub fn input_files(
     // (path, found by walking a matched directory): walked files of unknown format are
     // skipped, a file named directly must be readable.
     let mut paths: Vec<(PathBuf, bool)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in matched {
         if p.is_dir() {
             let mut walked = Vec::new();
-            walk(&p, &mut walked)?;
+            walk(&p, input.follow_links, &mut seen, &mut walked, skipped)?;
             paths.extend(walked.into_iter().map(|w| (w, true)));
         } else {
+            // A path that cannot be stat'ed stays; reading it reports the error.
+            if let Ok(meta) = std::fs::metadata(&p) {
+                use std::os::unix::fs::MetadataExt;
+                if let Some(reason) = not_regular(&meta) {
+                    return Err(PipelineError::Config(format!(
+                        "{}: {key}: {} is not a regular file ({reason})",
+                        job.path.display(),
+                        p.display()
+                    )));
+                }
+                if !seen.insert((meta.dev(), meta.ino())) {
+                    skip(skipped, "input_seen_twice", &p);
+                    continue;
+                }
+            }
             paths.push((p, false));
         }
     }
@@ -161,6 +239,7 @@ pub fn input_files(
     for (path, walked) in paths {
         let Some(format) = format_of(&path, input.format) else {
             if walked {
+                skip(skipped, "input_unknown_format", &path);
                 continue;
             }
             return Err(PipelineError::Config(format!(
@@ -196,7 +275,12 @@ pub fn input_files(
 }
 
 /// The objects an `s3://` input names, listed with their sizes.
-fn s3_input_files(job: &LoadedJob, key: &str, input: &InputSpec) -> Result<Vec<Arc<InputFile>>> {
+fn s3_input_files(
+    job: &LoadedJob,
+    key: &str,
+    input: &InputSpec,
+    skipped: &mut Skipped,
+) -> Result<Vec<Arc<InputFile>>> {
     let s3 = job.s3()?;
     let url = &input.path;
     let base = match url.find(['*', '?', '[', '{']) {
@@ -204,9 +288,18 @@ fn s3_input_files(job: &LoadedJob, key: &str, input: &InputSpec) -> Result<Vec<A
         None => url.rfind('/').map_or(url.as_str(), |j| &url[..=j]),
     };
     let mut files = Vec::new();
+    let named = !url.contains(['*', '?', '[', '{']) && !url.ends_with('/');
     for (obj, size) in crate::storage::glob(&s3, url)? {
         let path = PathBuf::from(&obj);
         let Some(format) = format_of(&path, input.format) else {
+            if named && obj == *url {
+                return Err(PipelineError::Config(format!(
+                    "{}: cannot tell the format of {obj} from its name; set {}.format",
+                    job.path.display(),
+                    key.trim_end_matches(".path")
+                )));
+            }
+            skip(skipped, "input_unknown_format", &path);
             continue;
         };
         let name = obj.strip_prefix(base).unwrap_or(&obj).to_string();
@@ -296,19 +389,126 @@ fn row_group_pieces(file: &InputFile, split_bytes: u64) -> Result<Vec<Piece>> {
     Ok(pieces)
 }
 
-/// Plans a job: finds its files, splits them into tasks and hashes every stage.
+/// `path` made absolute with `.` and `..` resolved by name (the folder need not exist),
+/// then through symbolic links as far as it exists.
+fn normalized(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    // Resolve links on the longest existing prefix, keep the rest by name.
+    let mut tail = Vec::new();
+    let mut head = out.clone();
+    while !head.exists() {
+        match head.file_name() {
+            Some(n) => tail.push(n.to_os_string()),
+            None => break,
+        }
+        head.pop();
+    }
+    let mut real = std::fs::canonicalize(&head).unwrap_or(head);
+    real.extend(tail.iter().rev());
+    real
+}
+
+/// Refuses an output folder inside (or equal to) an input's folder: a second run would
+/// read its own output.
+fn check_output_outside_inputs(job: &LoadedJob, output: &Path) -> Result<()> {
+    let out_url = &job.spec.job.output;
+    for (i, input) in job.spec.inputs.iter().enumerate() {
+        let clash = match (
+            crate::storage::is_s3(&input.path),
+            crate::storage::is_s3(out_url),
+        ) {
+            (true, true) => {
+                let base = match input.path.find(['*', '?', '[', '{']) {
+                    Some(k) => &input.path[..k],
+                    None => input.path.as_str(),
+                };
+                let base = base.trim_end_matches('/');
+                let out = out_url.trim_end_matches('/');
+                out == base || out.starts_with(&format!("{base}/"))
+            }
+            (false, false) => {
+                let pattern = job.resolve(&input.path);
+                let base = match has_glob(&input.path) {
+                    true => glob_base(&pattern),
+                    false => pattern,
+                };
+                normalized(output).starts_with(normalized(&base))
+            }
+            _ => false,
+        };
+        if clash {
+            return Err(PipelineError::Config(format!(
+                "{}: job.output `{out_url}` is inside inputs[{i}].path `{}`: a later run would read its own output; put the output elsewhere",
+                job.path.display(),
+                input.path
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Plans a job: finds its files, splits them into tasks and hashes every stage. The
+/// hashes cover the files found (size and mtime, or content), and the contents of every
+/// file a stage reads besides its input (see [`crate::registry::StageKind::files`]).
 pub fn plan(job: &LoadedJob) -> Result<Plan> {
+    plan_with(job, false)
+}
+
+/// [`plan`], keeping the file digests it computed in the output folder for the next run
+/// (what a run does; `taojin plan` and dry runs write nothing).
+pub fn plan_and_cache(job: &LoadedJob) -> Result<Plan> {
+    plan_with(job, true)
+}
+
+fn plan_with(job: &LoadedJob, save_digests: bool) -> Result<Plan> {
     let spec = &job.spec;
+    let output = job.output_dir();
+    check_output_outside_inputs(job, &output)?;
+    let mut digests = DigestCache::load(&output);
+    let content = spec.job.inputs_fingerprint == InputsFingerprint::Content;
     let mut splits = Vec::new();
     let mut fingerprint = String::new();
+    let mut skipped = Skipped::new();
     for (i, input) in spec.inputs.iter().enumerate() {
-        let files = input_files(job, i, input)?;
+        let files = input_files(job, i, input, &mut skipped)?;
         for f in &files {
-            fingerprint.push_str(&format!("{}\t{}\t{}\n", input.name, f.name, f.size));
+            let id = match (crate::storage::is_s3(&input.path), content) {
+                (true, _) => String::new(),
+                (false, true) => digests.digest(&f.path)?.unwrap_or_default(),
+                (false, false) => std::fs::metadata(&f.path)
+                    .map(|m| crate::digest::mtime_ns(&m).to_string())
+                    .unwrap_or_default(),
+            };
+            fingerprint.push_str(&format!("{}\t{}\t{}\t{id}\n", input.name, f.name, f.size));
         }
         splits.extend(splits_of(i, &files, spec.job.split_bytes)?);
     }
-    let hashes = spec.stage_hashes(&fingerprint);
+    let mut stage_files = Vec::with_capacity(spec.stages.len());
+    for stage in &spec.stages {
+        let mut line = String::new();
+        for (key, path) in crate::registry::files(stage, job) {
+            let digest = digests.digest(&path)?;
+            line.push_str(&format!(
+                "{key}={}\n",
+                digest.as_deref().unwrap_or("missing")
+            ));
+        }
+        stage_files.push(line);
+    }
+    if save_digests {
+        digests.save();
+    }
+    let hashes = spec.stage_hashes(FORMAT_VERSION, &fingerprint, &stage_files);
     let stages = spec
         .stages
         .iter()
@@ -320,9 +520,10 @@ pub fn plan(job: &LoadedJob) -> Result<Plan> {
         })
         .collect();
     Ok(Plan {
-        output: job.output_dir(),
+        output,
         splits,
         stages,
+        skipped,
     })
 }
 

@@ -290,9 +290,9 @@ impl S3 {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(PipelineError::io(parent))?;
         }
-        let tmp = crate::writer::tmp_path(path);
-        let mut f =
-            std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(PipelineError::io(&tmp))?);
+        let (file, pending) = crate::writer::create_tmp(path)?;
+        let tmp = pending.tmp().to_path_buf();
+        let mut f = std::io::BufWriter::new(file);
         while let Some(chunk) = resp.body.next().await {
             let chunk = chunk.map_err(|e| s3_err(&what(), e))?;
             f.write_all(&chunk).map_err(PipelineError::io(&tmp))?;

@@ -65,8 +65,9 @@ pub fn train(texts: Vec<String>, vocab: usize, out: &Path) -> Result<Tokenizer> 
     tokenizer
         .train(&mut trainer, texts.into_iter())
         .map_err(tok_err)?;
-    let tmp = crate::writer::tmp_path(out);
-    tokenizer.save(&tmp, false).map_err(tok_err)?;
-    std::fs::rename(&tmp, out).map_err(PipelineError::io(out))?;
+    let (file, pending) = crate::writer::create_tmp(out)?;
+    drop(file);
+    tokenizer.save(pending.tmp(), false).map_err(tok_err)?;
+    pending.commit()?;
     Ok(tokenizer)
 }

@@ -13,31 +13,102 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::{PipelineError, Result};
 
-/// Marker in the names of temporary files; a rerun deletes any it finds.
+/// Marker in the names of temporary files; the `prepare` step deletes any it finds.
 pub const TMP_MARKER: &str = ".tmp-";
 
-/// The temporary name `path` is written under before the rename.
-pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
+fn tmp_prefix(dest: &Path) -> (PathBuf, String) {
+    let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}{TMP_MARKER}{}", std::process::id()))
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    (dir, format!(".{name}{TMP_MARKER}"))
 }
 
-/// True for names [`tmp_path`] produces.
+/// Creates a file under a temporary name unique to this writer (created exclusively, so
+/// two writers never share one, even where every process is PID 1) beside `dest`;
+/// [`Pending::commit`] renames it into place.
+pub fn create_tmp(dest: &Path) -> Result<(File, Pending)> {
+    let (dir, prefix) = tmp_prefix(dest);
+    let (file, tmp) = tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(10)
+        .tempfile_in(&dir)
+        .and_then(|f| f.keep().map_err(|e| e.error))
+        .map_err(PipelineError::io(&dir))?;
+    Ok((
+        file,
+        Pending {
+            tmp,
+            dest: dest.to_path_buf(),
+        },
+    ))
+}
+
+/// Creates a folder under a temporary name unique to this writer beside `dest`.
+pub fn create_tmp_dir(dest: &Path) -> Result<PathBuf> {
+    let (dir, prefix) = tmp_prefix(dest);
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(10)
+        .tempdir_in(&dir)
+        .map(tempfile::TempDir::keep)
+        .map_err(PipelineError::io(&dir))
+}
+
+/// True for names [`create_tmp`] and [`create_tmp_dir`] produce.
 pub fn is_tmp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(TMP_MARKER)
 }
 
+/// Deletes temporary files and folders (see [`is_tmp_name`]) anywhere under `dir`: what
+/// killed writers left. Only the `prepare` step calls it, before any writer starts.
+pub fn remove_tmp_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(PipelineError::io(dir))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(PipelineError::io(&path))?;
+        let tmp = is_tmp_name(&entry.file_name().to_string_lossy());
+        match (kind.is_dir(), tmp) {
+            (true, true) => fs::remove_dir_all(&path).map_err(PipelineError::io(&path))?,
+            (true, false) => remove_tmp_files(&path)?,
+            (false, true) => fs::remove_file(&path).map_err(PipelineError::io(&path))?,
+            (false, false) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the temporary files killed writers of `dest` left beside it.
+pub fn remove_tmp_siblings(dest: &Path) -> Result<()> {
+    let (dir, prefix) = tmp_prefix(dest);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(PipelineError::io(&dir))?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
-    let mut f = File::create(&tmp).map_err(PipelineError::io(&tmp))?;
-    f.write_all(bytes).map_err(PipelineError::io(&tmp))?;
-    f.sync_data().map_err(PipelineError::io(&tmp))?;
+    let (mut f, pending) = create_tmp(path)?;
+    f.write_all(bytes)
+        .map_err(PipelineError::io(&pending.tmp))?;
+    f.sync_data().map_err(PipelineError::io(&pending.tmp))?;
     drop(f);
-    fs::rename(&tmp, path).map_err(PipelineError::io(path))
+    pending.commit()
 }
 
 /// A file written completely under its temporary name, waiting for [`Pending::commit`].
@@ -48,6 +119,16 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// The temporary path being written.
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The final path.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
     /// Renames the file into place.
     pub fn commit(self) -> Result<()> {
         fs::rename(&self.tmp, &self.dest).map_err(PipelineError::io(&self.dest))
@@ -74,29 +155,23 @@ const ROW_GROUP_BYTES: usize = 8 << 20;
 /// A Parquet file being written under its temporary name.
 pub struct ParquetPart {
     writer: ArrowWriter<File>,
-    tmp: PathBuf,
-    dest: PathBuf,
+    pending: Pending,
 }
 
 impl ParquetPart {
     /// Starts writing `dest` (under its temporary name) with `schema`.
     pub fn create(dest: &Path, schema: SchemaRef, props: WriterProperties) -> Result<ParquetPart> {
-        let tmp = tmp_path(dest);
-        let file = File::create(&tmp).map_err(PipelineError::io(&tmp))?;
+        let (file, pending) = create_tmp(dest)?;
         let writer = ArrowWriter::try_new(file, schema, Some(props))
             .map_err(PipelineError::parquet(dest))?;
-        Ok(ParquetPart {
-            writer,
-            tmp,
-            dest: dest.to_path_buf(),
-        })
+        Ok(ParquetPart { writer, pending })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer
             .write(batch)
-            .map_err(PipelineError::parquet(&self.dest))
+            .map_err(PipelineError::parquet(&self.pending.dest))
     }
 
     /// Writes the footer and syncs; the file is then ready to be committed.
@@ -104,12 +179,10 @@ impl ParquetPart {
         let file = self
             .writer
             .into_inner()
-            .map_err(PipelineError::parquet(&self.dest))?;
-        file.sync_data().map_err(PipelineError::io(&self.tmp))?;
-        Ok(Pending {
-            tmp: self.tmp,
-            dest: self.dest,
-        })
+            .map_err(PipelineError::parquet(&self.pending.dest))?;
+        file.sync_data()
+            .map_err(PipelineError::io(&self.pending.tmp))?;
+        Ok(self.pending)
     }
 }
 
@@ -117,23 +190,17 @@ impl ParquetPart {
 /// under its temporary name.
 pub struct IpcPart {
     writer: arrow::ipc::writer::FileWriter<std::io::BufWriter<File>>,
-    tmp: PathBuf,
-    dest: PathBuf,
+    pending: Pending,
 }
 
 impl IpcPart {
     /// Starts writing `dest` (under its temporary name), uncompressed so readers can
     /// memory-map it.
     pub fn create(dest: &Path, schema: &SchemaRef) -> Result<IpcPart> {
-        let tmp = tmp_path(dest);
-        let file = File::create(&tmp).map_err(PipelineError::io(&tmp))?;
+        let (file, pending) = create_tmp(dest)?;
         let writer =
             arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), schema)?;
-        Ok(IpcPart {
-            writer,
-            tmp,
-            dest: dest.to_path_buf(),
-        })
+        Ok(IpcPart { writer, pending })
     }
 
     /// Appends a batch.
@@ -149,14 +216,12 @@ impl IpcPart {
             .into_inner()?
             .into_inner()
             .map_err(|e| PipelineError::Io {
-                path: self.tmp.clone(),
+                path: self.pending.tmp.clone(),
                 source: e.into_error(),
             })?;
-        file.sync_data().map_err(PipelineError::io(&self.tmp))?;
-        Ok(Pending {
-            tmp: self.tmp,
-            dest: self.dest,
-        })
+        file.sync_data()
+            .map_err(PipelineError::io(&self.pending.tmp))?;
+        Ok(self.pending)
     }
 }
 

@@ -7,18 +7,23 @@
 //! (a trainer, a dashboard) read our outputs with the same types.
 #![warn(missing_docs)]
 
+pub mod bytesize;
 pub mod document;
 pub mod job;
 pub mod manifest;
 pub mod quality;
+pub mod rng;
+pub mod script;
+pub mod stages;
 pub mod stats;
 
+pub use bytesize::ByteSize;
 pub use document::{columns, document_schema, removed_schema};
 pub use job::{
     BadRecordPolicy, ClassifierSpec, ClusterWeight, ExactDedupSpec, InputFormat, InputSpec,
-    JobError, JobSection, JobSpec, K8sSpec, LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource,
-    MixSpec, MixedPolicy, NormalizeSpec, SlurmSpec, StageMode, StageSpec, SurvivorRule,
-    TokenizeSpec, parse_bytes,
+    InputsFingerprint, JobError, JobSection, JobSpec, K8sSpec, LangIdSpec, LineDedupSpec,
+    MinhashDedupSpec, MixSource, MixSpec, MixedPolicy, NormalizeSpec, ReadSpec, SlurmSpec,
+    StageMode, StageSpec, SurvivorRule, TokenizeSpec,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -20,7 +20,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::job::StageMode;
+use crate::job::{JobError, invalid};
+use crate::stages::{StageAt, StageMode, StageParams, StageSpec};
 
 /// A threshold that can be switched off: a number in the job file, or `"off"`.
 ///
@@ -107,6 +108,22 @@ pub struct QualitySpec {
     /// URL and word blocklists.
     #[serde(default)]
     pub blocklists: Blocklists,
+}
+
+impl StageParams for QualitySpec {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
+        if !at.before.iter().any(|s| matches!(s, StageSpec::Langid(_))) {
+            return Err(invalid(
+                format!("{}.kind", at.key),
+                "`quality` judges each document by its language: put a `langid` stage before it",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for QualitySpec {

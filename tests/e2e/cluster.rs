@@ -120,8 +120,7 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
         let twice = (names[i].contains("-map") || names[i].contains("-apply")).then_some(1);
         run_array(s, twice);
     }
-    let stats = ws.stats("out");
-    assert_conserved(&stats);
+    assert_conserved(&ws, "out");
 
     // A local run of the same job gives the same bytes.
     let job = std::fs::read_to_string(ws.path("job.toml")).expect("job");

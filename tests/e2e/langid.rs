@@ -217,7 +217,7 @@ fn to_simplified_converts_traditional() {
         column(&dir, "langid.orig_script", false),
         vec![Some("zh-Hant".to_string())]
     );
-    assert_conserved(&ws.stats("out"));
+    assert_conserved(&ws, "out");
 }
 
 #[test]

@@ -99,7 +99,7 @@ fn mix_samples_sources_to_token_targets() {
     assert!((src(&p, 1, "epochs") - 1.0).abs() < 1e-9);
     assert!(src(&p, 0, "epochs") < 0.5, "{p}");
     assert!(src(&p, 0, "sampled_documents") > 5.0);
-    assert_conserved(&ws.stats("out"));
+    assert_conserved(&ws, "out");
 
     // Only the total changes: the small source is repeated 3 times, and only mix and
     // tokenize rerun.
@@ -110,7 +110,7 @@ fn mix_samples_sources_to_token_targets() {
     ws.job("split_bytes = 20000", &inputs, &stages(Some(total)));
     ws.run_ok(&["run", "job.toml", "--threads", "2"]);
     let stats = ws.stats("out");
-    assert_conserved(&stats);
+    assert_conserved(&ws, "out");
     let stage = |name: &str| {
         stats["stages"]
             .as_array()
@@ -228,7 +228,7 @@ fn cluster_weight_gives_survivors_of_big_clusters_more_copies() {
         [[stages.sources]]\nname = \"all\"\nwhere = \"true\"\nweight = 1.0\n";
     ws.job("", &input("demo", "data/*.jsonl.zst"), stages);
     ws.run_ok(&["run", "job.toml"]);
-    assert_conserved(&ws.stats("out"));
+    assert_conserved(&ws, "out");
     let sizes: Vec<u32> = primitive_column::<arrow::datatypes::UInt32Type>(
         &ws.path("out/mix"),
         "dup_cluster_size",

@@ -84,5 +84,5 @@ fn demo_bad_documents_are_caught_and_good_ones_kept() {
             "{lang} good kept: {report} {lost_by:?}"
         );
     }
-    assert_conserved(&ws.stats("out"));
+    assert_conserved(&ws, "out");
 }

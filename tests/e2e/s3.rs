@@ -31,19 +31,17 @@ struct Moto {
 }
 
 impl Moto {
-    fn start() -> Option<Moto> {
+    fn start() -> Moto {
+        // A missing server is a failure, never a silent pass: `make test` installs it.
         let Some(bin) = moto_binary() else {
-            eprintln!(
-                "S3 tests skipped: no moto_server (run `make test`, or set TAOJIN_MOTO_SERVER)"
-            );
-            return None;
+            panic!("no moto_server: run `make test` (it installs moto), or set TAOJIN_MOTO_SERVER");
         };
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("port")
             .local_addr()
             .expect("addr")
             .port();
-        Some(Moto::start_on(&bin, port))
+        Moto::start_on(&bin, port)
     }
 
     fn start_on(bin: &Path, port: u16) -> Moto {
@@ -269,7 +267,7 @@ fn setup(moto: &Moto) -> Workspace {
 
 #[test]
 fn s3_inputs_and_outputs_match_a_local_run() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let ws = setup(&moto);
     s3_job(&ws, &moto, "out/demo", 3);
     // Debug logging, the SDK's included: the secret still never shows.
@@ -303,7 +301,7 @@ fn s3_inputs_and_outputs_match_a_local_run() {
 
 #[test]
 fn cluster_workers_share_nothing_but_the_bucket() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let ws = setup(&moto);
     s3_job(&ws, &moto, "out/c", 3);
     let plan = ok(taojin_s3(&ws, &["plan", "job.toml"], &[]));
@@ -341,7 +339,7 @@ fn cluster_workers_share_nothing_but_the_bucket() {
 
 #[test]
 fn a_server_that_dies_mid_run_fails_cleanly_and_a_rerun_completes() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let ws = setup(&moto);
     s3_job(&ws, &moto, "out/f", 2);
     let child = Command::new(env!("CARGO_BIN_EXE_taojin"))
@@ -389,7 +387,7 @@ fn a_server_that_dies_mid_run_fails_cleanly_and_a_rerun_completes() {
 
 #[test]
 fn large_outputs_go_up_in_parts_and_come_back_whole() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let ws = Workspace::new();
     // ~30 MB of hard-to-compress text in one task: its part file exceeds the 16 MiB part
     // size, so it is uploaded as a multipart upload.
@@ -430,7 +428,7 @@ fn large_outputs_go_up_in_parts_and_come_back_whole() {
 
 #[test]
 fn a_changed_config_replaces_same_sized_objects() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let ws = Workspace::new();
     ws.run_ok(&["demo-data", "data"]);
     moto.upload_dir(&ws.path("data"), "in");

@@ -21,22 +21,7 @@ pub struct ScriptCounts {
     pub non_space: u32,
 }
 
-/// True for Han ideographs.
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32,
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF | 0x30000..=0x323AF
-        | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F | 0x3005 | 0x3007)
-}
-
-/// True for hiragana and katakana (including half-width katakana and the prolonged sound mark).
-pub fn is_kana(c: char) -> bool {
-    matches!(c as u32, 0x3041..=0x309F | 0x30A0..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F)
-}
-
-/// True for hangul syllables and jamo.
-pub fn is_hangul(c: char) -> bool {
-    matches!(c as u32, 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F | 0xA960..=0xA97F | 0xD7B0..=0xD7FF)
-}
+pub use taojin_schemas::script::{is_han, is_hangul, is_kana};
 
 impl ScriptCounts {
     /// Counts the characters of `text`.

@@ -262,12 +262,7 @@ fn paragraphs(text: &str, lines: &[Line]) -> Vec<Paragraph> {
     out
 }
 
-/// True for Han ideographs (CJK Unified Ideographs, extensions, compatibility ideographs).
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32,
-        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF
-        | 0x30000..=0x323AF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F | 0x3005 | 0x3007)
-}
+pub use taojin_schemas::script::is_han;
 
 /// True for characters of scripts written without spaces (Han, kana, hangul), and for
 /// CJK and full-width punctuation: each of these ends an English word.

@@ -2,21 +2,17 @@
 
 /// Deterministic SplitMix64 generator; same seed, same stream on every platform.
 #[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(taojin_schemas::rng::SplitMix64);
 
 impl Rng {
     /// A generator seeded with `seed`.
     pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(taojin_schemas::rng::SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     /// Uniform integer in `0..n` (0 when `n == 0`), by 128-bit multiply-shift.

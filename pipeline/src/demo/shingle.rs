@@ -11,12 +11,8 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
-/// True for characters that are one token each: CJK ideographs (incl. Ext A), kana, Hangul syllables.
-pub(crate) fn is_cjk_char(c: char) -> bool {
-    matches!(c,
-        '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{3040}'..='\u{309F}'
-        | '\u{30A0}'..='\u{30FF}' | '\u{AC00}'..='\u{D7AF}')
-}
+/// True for characters that are one token each: Han, kana, hangul.
+pub(crate) use taojin_schemas::script::is_cjk_letter as is_cjk_char;
 
 /// FNV-1a token hashes of `text`, and whether CJK tokens outnumber word tokens.
 fn tokens(text: &str) -> (Vec<u64>, bool) {

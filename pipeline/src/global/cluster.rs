@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::spill::{
     KEY_DOC, PartitionedWriter, key_doc, key_docs, partition_of, read_file, write_file,
 };
-use super::{GlobalCtx, GlobalStage, limit_bytes};
+use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
 use crate::stages::MapStage;
@@ -64,7 +64,7 @@ impl ClusterStage {
             kind: ClusterKind::Exact,
             mode: spec.mode,
             keep: spec.keep.clone(),
-            limit: limit_bytes(&spec.memory_limit),
+            limit: spec.memory_limit.bytes().max(1),
             reason: "exact_dup",
             cluster_col: "exact_dup.cluster",
             size_col: "exact_dup.cluster_size",
@@ -86,7 +86,7 @@ impl ClusterStage {
             },
             mode: spec.mode,
             keep: spec.keep.clone(),
-            limit: limit_bytes(&spec.memory_limit),
+            limit: spec.memory_limit.bytes().max(1),
             reason: "near_dup",
             cluster_col: columns::DUP_CLUSTER,
             size_col: columns::DUP_CLUSTER_SIZE,
@@ -514,5 +514,42 @@ impl MapStage for DecisionApplier {
             rows.iter().filter(|r| r.1 > 1).count() as u64,
         );
         partition(&batch, &reasons)
+    }
+}
+
+/// The `exact_dedup` and `minhash_dedup` kinds in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<ExactDedupSpec> for Kind {
+    fn is_global(&self, _spec: &ExactDedupSpec) -> bool {
+        true
+    }
+
+    fn build(
+        &self,
+        spec: &ExactDedupSpec,
+        _job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Global(Box::new(
+            ClusterStage::exact(spec),
+        )))
+    }
+}
+
+impl crate::registry::StageKind<MinhashDedupSpec> for Kind {
+    fn is_global(&self, _spec: &MinhashDedupSpec) -> bool {
+        true
+    }
+
+    fn build(
+        &self,
+        spec: &MinhashDedupSpec,
+        _job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Global(Box::new(
+            ClusterStage::minhash(spec),
+        )))
     }
 }

@@ -13,7 +13,7 @@ use taojin_dedup::lines::line_key;
 use taojin_schemas::{LineDedupSpec, TaskStats, columns};
 
 use super::spill::{PartitionedWriter, read_file, write_file};
-use super::{GlobalCtx, GlobalStage, limit_bytes};
+use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::Result;
 use crate::stages::MapStage;
@@ -50,7 +50,7 @@ impl GlobalStage for LineDedupStage {
     }
 
     fn memory_limit(&self) -> u64 {
-        limit_bytes(&self.spec.memory_limit)
+        self.spec.memory_limit.bytes().max(1)
     }
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
@@ -197,5 +197,25 @@ impl MapStage for LineRemover {
             vec![Arc::new(StringArray::from(texts)), removed],
         )?;
         partition(&batch, &reasons)
+    }
+}
+
+/// The `line_dedup` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<LineDedupSpec> for Kind {
+    fn is_global(&self, _spec: &LineDedupSpec) -> bool {
+        true
+    }
+
+    fn build(
+        &self,
+        spec: &LineDedupSpec,
+        _job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Global(Box::new(
+            LineDedupStage::new(spec),
+        )))
     }
 }

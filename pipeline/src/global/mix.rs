@@ -593,10 +593,8 @@ pub fn dry_run_job(
         .stages
         .get(index.wrapping_sub(1))
         .ok_or_else(|| PipelineError::Config("a mix needs a stage before it".into()))?;
-    let prev_dir = plan.output.join(prev.spec.name());
-    let done = (0..prev.tasks)
-        .filter(|&t| crate::task::TaskPaths::new(&prev_dir, t).is_done(&prev.hash))
-        .count();
+    let prev_dir = crate::engine::stage_dir::StageDir::new(&plan.output, prev);
+    let done = (0..prev.tasks).filter(|&t| prev_dir.task_done(t)).count();
     if done < prev.tasks {
         return Err(PipelineError::Config(format!(
             "stage `{}` has {done} of {} tasks done with this job's config: run `taojin run {} --until {}` first",
@@ -623,31 +621,13 @@ pub fn dry_run_job(
         job.spec.job.seed,
         tokenizer.as_deref(),
     )?;
-    let rows = super::stage_rows(&prev_dir, prev.tasks)?;
-    let mut offsets = Vec::with_capacity(rows.len());
-    let mut acc = 0;
-    for r in &rows {
-        offsets.push(acc);
-        acc += r;
-    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
     let hash = plan.stages[index].hash.clone();
-    let ctx = GlobalCtx {
-        work: plan
-            .output
-            .join(plan.stages[index].spec.name())
-            .join("_work"),
-        prev_dir,
-        job: &job.spec,
-        rows,
-        offsets,
-        partitions: 1,
-        pool: &pool,
-        hash: hash.clone(),
-    };
+    let mut ctx = GlobalCtx::new(&job.spec, &plan, index, &pool, &stage_impl)?;
+    ctx.partitions = 1;
     let mix_plan = stage_impl.dry_run(&ctx)?;
     let realized = fs::read(plan.output.join("shards").join("manifest.json"))
         .ok()
@@ -726,6 +706,37 @@ pub fn render_dry_run(d: &DryRun) -> String {
         }
     ));
     out
+}
+
+/// The `mix` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<taojin_schemas::MixSpec> for Kind {
+    fn is_global(&self, _spec: &taojin_schemas::MixSpec) -> bool {
+        true
+    }
+
+    fn files(
+        &self,
+        spec: &taojin_schemas::MixSpec,
+        job: &crate::job::LoadedJob,
+    ) -> Vec<(String, std::path::PathBuf)> {
+        spec.tokenizer
+            .iter()
+            .map(|t| ("tokenizer".to_string(), job.resolve(t)))
+            .collect()
+    }
+
+    fn build(
+        &self,
+        spec: &taojin_schemas::MixSpec,
+        job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Global(Box::new(super::mix_stage(
+            spec, job,
+        )?)))
+    }
 }
 
 #[cfg(test)]

@@ -11,22 +11,23 @@
 //!
 //! Each phase has done markers, so a killed run resumes inside the stage too.
 
-mod cluster;
-mod lines;
+pub mod cluster;
+pub mod lines;
 pub mod mix;
 pub mod spill;
-mod tokenize;
+pub mod tokenize;
 
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::PathBuf;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use taojin_schemas::{JobSpec, StageSpec, TaskStats, parse_bytes};
+use taojin_schemas::JobSpec;
 
+use crate::engine::stage_dir::StageDir;
 use crate::error::{PipelineError, Result};
+use crate::plan::Plan;
 use crate::stages::MapStage;
-use crate::task::TaskPaths;
 
 pub use cluster::{ClusterKind, ClusterStage};
 pub use lines::LineDedupStage;
@@ -35,6 +36,8 @@ pub use tokenize::{TokenizeStage, shard_schema};
 
 /// What every phase of a global stage needs to know.
 pub struct GlobalCtx<'a> {
+    /// The job's output folder (a stage's extra outputs, like `shards/`, go here).
+    pub output: PathBuf,
     /// `<stage>/_work`: spill and decision files.
     pub work: PathBuf,
     /// The previous stage's folder (its part files are the input).
@@ -53,7 +56,49 @@ pub struct GlobalCtx<'a> {
     pub hash: String,
 }
 
-impl GlobalCtx<'_> {
+impl<'a> GlobalCtx<'a> {
+    /// The context of stage `index` of `plan`, whose previous stage must be finished.
+    pub fn new(
+        job: &'a JobSpec,
+        plan: &Plan,
+        index: usize,
+        pool: &'a rayon::ThreadPool,
+        stage: &dyn GlobalStage,
+    ) -> Result<GlobalCtx<'a>> {
+        let planned = &plan.stages[index];
+        let prev = index
+            .checked_sub(1)
+            .map(|i| StageDir::new(&plan.output, &plan.stages[i]))
+            .ok_or_else(|| {
+                PipelineError::Config(format!(
+                    "stage `{}` needs a stage before it",
+                    planned.spec.name()
+                ))
+            })?;
+        let rows = prev.rows()?;
+        let mut offsets = Vec::with_capacity(rows.len());
+        let mut acc = 0u64;
+        for r in &rows {
+            offsets.push(acc);
+            acc += r;
+        }
+        let partitions = partitions_for(
+            acc.saturating_mul(stage.spill_bytes_per_doc()),
+            stage.memory_limit(),
+        );
+        Ok(GlobalCtx {
+            output: plan.output.clone(),
+            work: StageDir::new(&plan.output, planned).work(),
+            prev_dir: prev.dir,
+            job,
+            rows,
+            offsets,
+            partitions,
+            pool,
+            hash: planned.hash.clone(),
+        })
+    }
+
     /// Number of tasks.
     pub fn tasks(&self) -> usize {
         self.rows.len()
@@ -114,46 +159,13 @@ pub trait GlobalStage: Send + Sync {
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>>;
 }
 
-/// True for stages that need the whole job (built by [`build`]).
-pub fn is_global(spec: &StageSpec) -> bool {
-    matches!(
-        spec,
-        StageSpec::ExactDedup(_)
-            | StageSpec::MinhashDedup(_)
-            | StageSpec::LineDedup(_)
-            | StageSpec::Mix(_)
-            | StageSpec::Tokenize(_)
-    )
-}
-
-/// Builds the global stage a spec describes, or `None` for per-document stages.
-pub fn build(
-    spec: &StageSpec,
-    job: &crate::job::LoadedJob,
-    prev: Option<&Path>,
-) -> Result<Option<Box<dyn GlobalStage>>> {
-    Ok(match spec {
-        StageSpec::ExactDedup(s) => Some(Box::new(ClusterStage::exact(s))),
-        StageSpec::MinhashDedup(s) => Some(Box::new(ClusterStage::minhash(s))),
-        StageSpec::LineDedup(s) => Some(Box::new(LineDedupStage::new(s))),
-        StageSpec::Mix(s) => Some(Box::new(mix_stage(s, job)?)),
-        StageSpec::Tokenize(s) => Some(Box::new(TokenizeStage::new(
-            s,
-            &job.resolve(&s.tokenizer),
-            job.spec.job.seed,
-            prev,
-        )?)),
-        _ => None,
-    })
-}
-
 /// Builds a job's mix stage, resolving its calibration tokenizer.
 pub fn mix_stage(spec: &taojin_schemas::MixSpec, job: &crate::job::LoadedJob) -> Result<MixStage> {
     let index = job
         .spec
         .stages
         .iter()
-        .position(|s| matches!(s, StageSpec::Mix(m) if m == spec))
+        .position(|s| matches!(s, taojin_schemas::StageSpec::Mix(m) if m == spec))
         .unwrap_or(0);
     let tokenizer = spec.tokenizer.as_deref().map(|t| job.resolve(t));
     MixStage::new(
@@ -164,53 +176,10 @@ pub fn mix_stage(spec: &taojin_schemas::MixSpec, job: &crate::job::LoadedJob) ->
     )
 }
 
-/// Bytes of a `memory_limit` setting (validated when the job was loaded).
-pub fn limit_bytes(s: &str) -> u64 {
-    parse_bytes(s).unwrap_or(1 << 30).max(1)
-}
-
-/// Reads the per-task document counts of a finished stage.
-pub fn stage_rows(dir: &Path, tasks: usize) -> Result<Vec<u64>> {
-    (0..tasks)
-        .map(|t| {
-            let path = TaskPaths::new(dir, t).stats;
-            let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
-            let stats: TaskStats = serde_json::from_slice(&bytes)
-                .map_err(|e| PipelineError::Internal(format!("{}: {e}", path.display())))?;
-            Ok(stats.docs_kept)
-        })
-        .collect()
-}
-
 /// Number of spill partitions so that one partition of `bytes` total fits in `limit`
 /// (with room for sorting), between 1 and 1024.
 pub fn partitions_for(bytes: u64, limit: u64) -> usize {
     (bytes.saturating_mul(3) / limit + 1).clamp(1, 1024) as usize
-}
-
-/// Marker files of the phases.
-pub fn marker(work: &Path, name: &str) -> PathBuf {
-    work.join("_done").join(name)
-}
-
-/// True when the marker exists and holds `hash`.
-pub fn marker_matches(path: &Path, hash: &str) -> bool {
-    fs::read_to_string(path).is_ok_and(|h| h.trim() == hash)
-}
-
-/// Keeps a reduce's counters in `_work/reduce-counters.json`.
-pub fn save_counters(work: &Path, counters: &[(String, u64)]) -> Result<()> {
-    let json = serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    crate::writer::write_atomic(&work.join("reduce-counters.json"), &json)
-}
-
-/// The counters a finished reduce kept (none if it predates them).
-pub fn load_counters(work: &Path) -> Result<Vec<(String, u64)>> {
-    match fs::read(work.join("reduce-counters.json")) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| PipelineError::Internal(format!("reduce-counters.json: {e}"))),
-        Err(_) => Ok(Vec::new()),
-    }
 }
 
 /// Sums the per-partition counter pairs of a reduce, returning the first error.

@@ -3,15 +3,15 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{PipelineError, Result};
-use crate::writer::tmp_path;
+use crate::writer::{Pending, create_tmp};
 
 /// One writer per partition, each file committed by rename when finished.
 pub struct PartitionedWriter {
     writers: Vec<BufWriter<File>>,
-    paths: Vec<PathBuf>,
+    paths: Vec<Pending>,
 }
 
 impl PartitionedWriter {
@@ -22,10 +22,9 @@ impl PartitionedWriter {
         let mut paths = Vec::with_capacity(partitions);
         for p in 0..partitions {
             let path = dir.join(format!("{prefix}-{p:05}.bin"));
-            let tmp = tmp_path(&path);
-            let f = File::create(&tmp).map_err(PipelineError::io(&tmp))?;
+            let (f, pending) = create_tmp(&path)?;
             writers.push(BufWriter::with_capacity(64 << 10, f));
-            paths.push(path);
+            paths.push(pending);
         }
         Ok(PartitionedWriter { writers, paths })
     }
@@ -34,19 +33,19 @@ impl PartitionedWriter {
     pub fn write(&mut self, p: usize, record: &[u8]) -> Result<()> {
         let w = &mut self.writers[p];
         w.write_all(record)
-            .map_err(PipelineError::io(&self.paths[p]))
+            .map_err(PipelineError::io(self.paths[p].tmp()))
     }
 
     /// Flushes and renames every file into place.
     pub fn finish(self) -> Result<()> {
-        for (w, path) in self.writers.into_iter().zip(self.paths) {
+        for (w, pending) in self.writers.into_iter().zip(self.paths) {
             let f = w.into_inner().map_err(|e| PipelineError::Io {
-                path: path.clone(),
+                path: pending.tmp().to_path_buf(),
                 source: e.into_error(),
             })?;
-            f.sync_data().map_err(PipelineError::io(&path))?;
+            f.sync_data().map_err(PipelineError::io(pending.tmp()))?;
             drop(f);
-            fs::rename(tmp_path(&path), &path).map_err(PipelineError::io(&path))?;
+            pending.commit()?;
         }
         Ok(())
     }

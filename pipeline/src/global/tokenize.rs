@@ -23,17 +23,20 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use sha2::{Digest, Sha256};
 use taojin_schemas::manifest::{MANIFEST_VERSION, Manifest, ShardInfo, SplitInfo, TokenizerInfo};
-use taojin_schemas::{TaskStats, TokenizeSpec, columns, parse_bytes};
+use taojin_schemas::{TaskStats, TokenizeSpec, columns};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::spill::{read_file, write_file};
-use super::{GlobalCtx, GlobalStage, limit_bytes};
+use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
 use crate::stages::MapStage;
-use crate::writer::{IpcPart, tmp_path};
+use crate::writer::{IpcPart, Pending, create_tmp, create_tmp_dir};
 
 const SPLITS: [&str; 2] = ["train", "valid"];
+
+/// The folder under the job's output that the shards go to.
+pub const SHARDS_DIR: &str = "shards";
 
 /// The `tokenize` stage.
 pub struct TokenizeStage {
@@ -45,22 +48,9 @@ pub struct TokenizeStage {
 }
 
 impl TokenizeStage {
-    /// Loads the tokenizer named by the spec (resolved by the caller); with `train_vocab`
-    /// and no file yet, trains one on the kept text of `prev` (the previous stage) first.
-    pub fn new(
-        spec: &TokenizeSpec,
-        path: &Path,
-        seed: u64,
-        prev: Option<&Path>,
-    ) -> Result<TokenizeStage> {
-        if let (false, Some(vocab), Some(prev)) = (path.exists(), spec.train_vocab, prev) {
-            tracing::info!(tokenizer = %path.display(), vocab, "training the tokenizer on the documents entering the stage");
-            crate::tokenizer_train::train(
-                crate::texts::stage_texts(prev, usize::MAX)?,
-                vocab,
-                path,
-            )?;
-        }
+    /// Loads the tokenizer named by the spec (resolved by the caller; trained by the
+    /// stage's setup step when `train_vocab` is set).
+    pub fn new(spec: &TokenizeSpec, path: &Path, seed: u64) -> Result<TokenizeStage> {
         let bytes = fs::read(path).map_err(PipelineError::io(path))?;
         let tokenizer = crate::encoder::Encoder::from_bytes(&bytes, path)?;
         let eos = tokenizer
@@ -149,12 +139,7 @@ fn read_docs(bytes: &[u8]) -> Result<Vec<DocRecord>> {
     Ok(out)
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use taojin_schemas::rng::splitmix64 as splitmix;
 
 /// One packed row on its way through the shuffle.
 struct Row {
@@ -307,17 +292,13 @@ impl GlobalStage for TokenizeStage {
     }
 
     fn memory_limit(&self) -> u64 {
-        limit_bytes(&self.spec.memory_limit)
+        self.spec.memory_limit.bytes().max(1)
     }
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
-        let open = |split: &str| -> Result<(BufWriter<File>, PathBuf)> {
-            let path = ctx.work.join(format!("tokens-{task:05}-{split}.bin"));
-            let tmp = tmp_path(&path);
-            Ok((
-                BufWriter::new(File::create(&tmp).map_err(PipelineError::io(&tmp))?),
-                path,
-            ))
+        let open = |split: &str| -> Result<(BufWriter<File>, Pending)> {
+            let (f, pending) = create_tmp(&ctx.work.join(format!("tokens-{task:05}-{split}.bin")))?;
+            Ok((BufWriter::new(f), pending))
         };
         let mut outs = [open(SPLITS[0])?, open(SPLITS[1])?];
         let mut docs = Vec::new();
@@ -342,7 +323,7 @@ impl GlobalStage for TokenizeStage {
                 for t in enc.iter().chain(std::iter::once(&self.eos)) {
                     bytes.extend_from_slice(&t.to_le_bytes());
                 }
-                w.write_all(&bytes).map_err(PipelineError::io(&*path))?;
+                w.write_all(&bytes).map_err(PipelineError::io(path.tmp()))?;
                 let source = match mix_sources {
                     Some(m) if m.is_valid(i) => m.value(i),
                     _ => sources.value(i),
@@ -357,13 +338,14 @@ impl GlobalStage for TokenizeStage {
             }
             Ok(())
         })?;
-        for (w, path) in outs {
+        for (w, pending) in outs {
             let f = w.into_inner().map_err(|e| PipelineError::Io {
-                path: path.clone(),
+                path: pending.tmp().to_path_buf(),
                 source: e.into_error(),
             })?;
-            f.sync_data().map_err(PipelineError::io(&path))?;
-            fs::rename(tmp_path(&path), &path).map_err(PipelineError::io(&path))?;
+            f.sync_data().map_err(PipelineError::io(pending.tmp()))?;
+            drop(f);
+            pending.commit()?;
         }
         write_file(&ctx.work.join(format!("docs-{task:05}.bin")), &docs)
     }
@@ -371,20 +353,10 @@ impl GlobalStage for TokenizeStage {
     fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>> {
         let seq_len = self.spec.seq_len;
         let wide = self.wide();
-        let output = ctx
-            .work
-            .parent()
-            .and_then(Path::parent)
-            .ok_or_else(|| PipelineError::Internal("no output folder".into()))?;
-        let final_dir = output.join("shards");
-        let dir = tmp_path(&final_dir);
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(PipelineError::io(&dir))?;
-        }
-        fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        let final_dir = ctx.output.join(SHARDS_DIR);
+        let dir = create_tmp_dir(&final_dir)?;
         let row_bytes = seq_len * if wide { 4 } else { 2 };
-        let rows_per_shard =
-            (parse_bytes(&self.spec.shard_bytes).unwrap_or(1 << 28) as usize / row_bytes).max(1);
+        let rows_per_shard = (self.spec.shard_bytes.bytes() as usize / row_bytes).max(1);
         let schema = shard_schema(seq_len, wide);
         let mut shards = Vec::new();
         let mut splits = BTreeMap::new();
@@ -475,6 +447,12 @@ impl GlobalStage for TokenizeStage {
             }
             info.remainder_tokens = row.tokens.len() as u64;
             info.row_tokens = info.rows * seq_len as u64;
+            if *split == "train" && info.rows == 0 {
+                return Err(PipelineError::Config(format!(
+                    "tokenize: the train split has {} tokens, fewer than one row of seq_len = {seq_len}: no shard could be written; lower seq_len or add data",
+                    info.remainder_tokens
+                )));
+            }
             for (w, p) in writers.into_iter().zip(&bucket_paths) {
                 w.into_inner().map_err(|e| PipelineError::Io {
                     path: p.clone(),
@@ -603,5 +581,51 @@ impl MapStage for TokenCounts {
         ));
         let batch = with_columns(batch, &count_fields(), vec![counts, splits])?;
         partition(&batch, &vec![None; n])
+    }
+}
+
+/// The `tokenize` kind in the stage registry: trains its tokenizer in a `:setup` step
+/// when `train_vocab` is set and the file does not exist, and writes `shards/`.
+pub struct Kind;
+
+impl crate::registry::StageKind<TokenizeSpec> for Kind {
+    fn is_global(&self, _spec: &TokenizeSpec) -> bool {
+        true
+    }
+
+    fn has_setup(&self, spec: &TokenizeSpec) -> bool {
+        spec.train_vocab.is_some()
+    }
+
+    fn setup(&self, spec: &TokenizeSpec, job: &crate::job::LoadedJob, prev: &Path) -> Result<()> {
+        let path = job.resolve(&spec.tokenizer);
+        if let (false, Some(vocab)) = (path.exists(), spec.train_vocab) {
+            tracing::info!(tokenizer = %path.display(), vocab, "training the tokenizer on the documents entering the stage");
+            crate::tokenizer_train::train(
+                crate::texts::stage_texts(prev, usize::MAX)?,
+                vocab,
+                &path,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn files(&self, spec: &TokenizeSpec, job: &crate::job::LoadedJob) -> Vec<(String, PathBuf)> {
+        vec![("tokenizer".into(), job.resolve(&spec.tokenizer))]
+    }
+
+    fn extra_outputs(&self, _spec: &TokenizeSpec) -> &'static [&'static str] {
+        &[SHARDS_DIR]
+    }
+
+    fn build(
+        &self,
+        spec: &TokenizeSpec,
+        job: &crate::job::LoadedJob,
+        _prev: Option<&Path>,
+    ) -> Result<crate::registry::Built> {
+        let path = job.resolve(&spec.tokenizer);
+        let stage = TokenizeStage::new(spec, &path, job.spec.job.seed)?;
+        Ok(crate::registry::Built::Global(Box::new(stage)))
     }
 }

@@ -57,6 +57,10 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
                 let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
                     let value: &'de RawValue = map.next_value()?;
+                    // A repeated key would silently split between `text` and `meta`.
+                    if fields.iter().any(|(k, _): &(Cow<'de, str>, _)| *k == key) {
+                        return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                    }
                     fields.push((key, value));
                 }
                 Ok(RawObject(fields))
@@ -97,6 +101,11 @@ fn parse_record<'a>(
     file: &InputFile,
     line_no: u64,
 ) -> Result<Doc<'a>, String> {
+    // A UTF-8 byte-order mark may open a file.
+    let line = match line_no {
+        1 => line.strip_prefix('\u{feff}').unwrap_or(line),
+        _ => line,
+    };
     let RawObject(fields) =
         serde_json::from_str::<RawObject<'a>>(line).map_err(|e| format!("malformed JSON: {e}"))?;
     let spec = ctx.input;

@@ -34,22 +34,27 @@ pub fn row_group_sizes(file: &InputFile) -> Result<Vec<(u64, u64)>> {
         .collect())
 }
 
+/// Column `name` as UTF-8 strings. Integer columns are accepted (and written as decimal)
+/// only where `integers` says so (ids), never for the text.
 fn string_column(
     batch: &RecordBatch,
     name: &str,
     file: &InputFile,
+    integers: bool,
 ) -> Result<Option<arrow::array::ArrayRef>> {
     let Some(col) = batch.column_by_name(name) else {
         return Ok(None);
     };
+    let int = matches!(
+        col.data_type(),
+        DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64
+    );
     match col.data_type() {
         DataType::Utf8 => Ok(Some(col.clone())),
-        DataType::LargeUtf8
-        | DataType::Utf8View
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt32
-        | DataType::UInt64 => Ok(Some(arrow::compute::cast(col, &DataType::Utf8)?)),
+        DataType::LargeUtf8 | DataType::Utf8View => {
+            Ok(Some(arrow::compute::cast(col, &DataType::Utf8)?))
+        }
+        _ if int && integers => Ok(Some(arrow::compute::cast(col, &DataType::Utf8)?)),
         other => Err(PipelineError::Config(format!(
             "{}: column `{name}` has type {other}, expected a string",
             file.path.display()
@@ -87,7 +92,7 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
             line: row,
             detail: e.to_string(),
         })?;
-        let Some(text) = string_column(&batch, &spec.text_field, file)? else {
+        let Some(text) = string_column(&batch, &spec.text_field, file, false)? else {
             return Err(PipelineError::Config(format!(
                 "{}: no text column `{}` (set inputs.text_field)",
                 file.path.display(),
@@ -95,8 +100,8 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
             )));
         };
         let text = text.as_string::<i32>();
-        let id = string_column(&batch, &spec.id_field, file)?;
-        let url = string_column(&batch, &spec.url_field, file)?;
+        let id = string_column(&batch, &spec.id_field, file, true)?;
+        let url = string_column(&batch, &spec.url_field, file, false)?;
         let others: Vec<usize> = batch
             .schema()
             .fields()

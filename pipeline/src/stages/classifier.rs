@@ -61,3 +61,26 @@ impl MapStage for ClassifierStage {
         partition(&batch, &reasons)
     }
 }
+
+/// The `classifier` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<ClassifierSpec> for Kind {
+    fn files(
+        &self,
+        spec: &ClassifierSpec,
+        job: &crate::job::LoadedJob,
+    ) -> Vec<(String, std::path::PathBuf)> {
+        vec![("model".into(), job.resolve(&spec.model))]
+    }
+
+    fn build(
+        &self,
+        spec: &ClassifierSpec,
+        job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        let stage = ClassifierStage::new(spec, &job.resolve(&spec.model))?;
+        Ok(crate::registry::Built::Map(Box::new(stage)))
+    }
+}

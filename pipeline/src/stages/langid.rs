@@ -152,3 +152,26 @@ impl MapStage for LangIdStage {
         partition(&batch, &reasons)
     }
 }
+
+/// The `langid` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<LangIdSpec> for Kind {
+    fn files(
+        &self,
+        spec: &LangIdSpec,
+        job: &crate::job::LoadedJob,
+    ) -> Vec<(String, std::path::PathBuf)> {
+        vec![("model".into(), job.resolve(&spec.model))]
+    }
+
+    fn build(
+        &self,
+        spec: &LangIdSpec,
+        job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        let stage = LangIdStage::new(spec, &job.resolve(&spec.model))?;
+        Ok(crate::registry::Built::Map(Box::new(stage)))
+    }
+}

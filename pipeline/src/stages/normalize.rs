@@ -65,3 +65,19 @@ impl MapStage for NormalizeStage {
         partition(&batch, &reasons)
     }
 }
+
+/// The `normalize` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<NormalizeSpec> for Kind {
+    fn build(
+        &self,
+        spec: &NormalizeSpec,
+        _job: &crate::job::LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Map(Box::new(NormalizeStage::new(
+            spec,
+        ))))
+    }
+}

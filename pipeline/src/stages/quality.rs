@@ -136,3 +136,31 @@ impl MapStage for QualityStage {
         partition(&batch, &reasons)
     }
 }
+
+/// The `quality` kind in the stage registry.
+pub struct Kind;
+
+impl crate::registry::StageKind<Box<QualitySpec>> for Kind {
+    fn files(&self, spec: &Box<QualitySpec>, job: &LoadedJob) -> Vec<(String, std::path::PathBuf)> {
+        let b = &spec.blocklists;
+        [
+            ("blocklists.url_blocklist", &b.url_blocklist),
+            ("blocklists.words_en", &b.words_en),
+            ("blocklists.words_zh", &b.words_zh),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.as_ref().map(|p| (k.to_string(), job.resolve(p))))
+        .collect()
+    }
+
+    fn build(
+        &self,
+        spec: &Box<QualitySpec>,
+        job: &LoadedJob,
+        _prev: Option<&std::path::Path>,
+    ) -> Result<crate::registry::Built> {
+        Ok(crate::registry::Built::Map(Box::new(QualityStage::new(
+            spec, job,
+        )?)))
+    }
+}

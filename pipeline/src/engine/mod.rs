@@ -1,0 +1,540 @@
+//! The engine: a plan becomes ordered [`steps`], and one orchestrator runs them. A local
+//! run is every step of the plan, in order, on one worker with a thread pool; a cluster
+//! worker runs its share of one step (`--stage S --task I --tasks N`) through the very
+//! same code, so the local path is the cluster path.
+//!
+//! Every task of a step can run on any machine that sees the same output folder, in any
+//! order and more than once: a task whose marker matches is skipped, and two workers
+//! given the same task write identical bytes through unique temporary names and renames,
+//! the marker last.
+
+pub mod lock;
+pub mod stage_dir;
+pub mod steps;
+mod sync;
+
+use std::time::Instant;
+
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use taojin_schemas::{RunStats, StageStats};
+
+use crate::error::{PipelineError, Result};
+use crate::global::{GlobalCtx, GlobalStage};
+use crate::job::LoadedJob;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::registry::Built;
+use crate::stages::MapStage;
+use crate::task::{StageImpl, StageRun, TaskInput, run_task};
+use crate::writer::{parquet_properties, remove_tmp_files, remove_tmp_siblings, write_atomic};
+use stage_dir::StageDir;
+pub use steps::{Phase, Step, assigned, pending, steps};
+use sync::S3Sync;
+
+/// How to run a job locally.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Rerun every task, ignoring done markers.
+    pub force: bool,
+    /// Stop after this stage (e.g. to look at a mix with `taojin mix --dry-run` first).
+    pub until: Option<String>,
+}
+
+/// Environment variable of the test-only fail point: `STAGE:TASK` aborts the process in
+/// that task after its files are written and before they are committed, as a crash would.
+pub const FAILPOINT_ENV: &str = "TAOJIN_FAILPOINT_CRASH";
+
+/// The most worker threads `--threads` accepts per core (a typo like `--threads 100000`
+/// would spend minutes creating threads).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// Cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs a whole job on this machine and returns its stats (also in `<output>/stats.json`).
+pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
+    let mut plan = plan_until(job, opts.until.as_deref())?;
+    let worker = Worker::new(job, opts.threads)?;
+    std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
+    let _lock = lock::OutputLock::acquire(&plan.output, "local", &config_of(job))?;
+    tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads = worker.pool.current_num_threads(), "planned");
+    let all: Vec<usize> = (0..plan.stages.len()).collect();
+    worker.prepare(&plan, &all, opts.force)?;
+    let mut ran = vec![0usize; plan.stages.len()];
+    let mut seconds = vec![0f64; plan.stages.len()];
+    let mut built: Option<(usize, Built)> = None;
+    let list = steps(&plan);
+    for (i, step) in list.iter().enumerate() {
+        if matches!(step.phase, Phase::Prepare | Phase::Finalize) {
+            continue;
+        }
+        if built.as_ref().is_some_and(|(s, _)| *s != step.stage) {
+            built = None;
+        }
+        let start = Instant::now();
+        let tasks: Vec<usize> = (0..step.tasks).collect();
+        let n = worker.run_step(&plan, step, &tasks, &mut built)?;
+        seconds[step.stage] += start.elapsed().as_secs_f64();
+        if step.phase == Phase::Setup {
+            // The setup wrote a file the stage's config hash covers (the tokenizer).
+            plan = plan_until(job, opts.until.as_deref())?;
+            worker.prepare(&plan, &[step.stage], false)?;
+            built = None;
+        }
+        if step.finishes_stage() {
+            ran[step.stage] = n;
+        }
+        let last_of_stage = list.get(i + 1).is_none_or(|s| s.stage != step.stage);
+        if last_of_stage && step.finishes_stage() {
+            let st = &plan.stages[step.stage];
+            let dir = StageDir::new(&plan.output, st);
+            match n {
+                0 => {
+                    tracing::info!(stage = %dir.name, resumed = st.tasks, "tasks already done, skipped")
+                }
+                _ => dir.record_seconds(st, seconds[step.stage])?,
+            }
+            let stats = stage_stats(&plan, step.stage, n)?;
+            log_stage(&stats);
+        }
+    }
+    worker.finalize(&plan, &ran)
+}
+
+/// Runs worker `task` of `workers` (default: the step's task count) of step `name`;
+/// returns a one-line summary.
+pub fn run_step(
+    job: &LoadedJob,
+    name: &str,
+    task: usize,
+    workers: Option<usize>,
+    threads: Option<usize>,
+) -> Result<String> {
+    let plan = crate::plan::plan_and_cache(job)?;
+    let all = steps(&plan);
+    let step = all.iter().find(|s| s.name == name).ok_or_else(|| {
+        PipelineError::Config(format!(
+            "--stage `{name}`: no such step (steps: {})",
+            all.iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let workers = workers.unwrap_or(step.tasks);
+    if workers == 0 || task >= workers {
+        return Err(PipelineError::Config(format!(
+            "--task {task} --tasks {workers}: the task index must be below --tasks"
+        )));
+    }
+    let mine = assigned(task, workers, step.tasks);
+    let worker = Worker::new(job, threads)?;
+    if step.phase == Phase::Prepare {
+        std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
+        lock::OutputLock::acquire(&plan.output, "cluster", &config_of(job))?;
+    } else {
+        lock::OutputLock::check_cluster(&plan.output, &config_of(job))?;
+    }
+    match step.phase {
+        Phase::Prepare => {
+            let stages: Vec<usize> = (0..plan.stages.len()).collect();
+            worker.prepare(&plan, &stages, false)?;
+            Ok(format!("prepared {} stage folders", plan.stages.len()))
+        }
+        Phase::Finalize => {
+            if let Some(s) = &worker.sync {
+                s.before_finalize(&plan)?;
+            }
+            let missing: Vec<String> = all
+                .iter()
+                .filter(|s| !matches!(s.phase, Phase::Prepare | Phase::Finalize))
+                .filter_map(|s| {
+                    let left = pending(&plan, s);
+                    (!left.is_empty()).then(|| format!("{} ({} tasks)", s.name, left.len()))
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(PipelineError::Config(format!(
+                    "not finished yet: {}",
+                    missing.join(", ")
+                )));
+            }
+            let stats = worker.finalize(&plan, &vec![0; plan.stages.len()])?;
+            lock::OutputLock::release(&plan.output)?;
+            Ok(crate::report::funnel(&stats))
+        }
+        Phase::Setup => {
+            worker.run_step(&plan, step, &mine, &mut None)?;
+            let plan = crate::plan::plan_and_cache(job)?;
+            worker.prepare(&plan, &[step.stage], false)?;
+            Ok(format!("{}: set up", step.name))
+        }
+        _ => {
+            let n = worker.run_step(&plan, step, &mine, &mut None)?;
+            Ok(match n {
+                0 => format!("{}: tasks {mine:?} already done", step.name),
+                _ => format!("{}: ran tasks {mine:?}", step.name),
+            })
+        }
+    }
+}
+
+/// The config a lock names: a hash of the whole job file as parsed (not of the files it
+/// reads, which a setup step may create while the lock is held).
+fn config_of(job: &LoadedJob) -> String {
+    let json = serde_json::to_string(&job.spec).unwrap_or_default();
+    taojin_schemas::job::sha256_hex(json.as_bytes())
+}
+
+/// The plan, cut after stage `until`.
+fn plan_until(job: &LoadedJob, until: Option<&str>) -> Result<Plan> {
+    let mut plan = crate::plan::plan_and_cache(job)?;
+    if let Some(until) = until {
+        let Some(i) = plan.stages.iter().position(|s| s.spec.name() == until) else {
+            return Err(PipelineError::Config(format!(
+                "--until `{until}`: the job has no such stage (stages: {})",
+                plan.stages
+                    .iter()
+                    .map(|s| s.spec.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        plan.stages.truncate(i + 1);
+    }
+    Ok(plan)
+}
+
+/// One worker: a thread pool, writer settings, progress, and the storage hooks.
+struct Worker<'a> {
+    job: &'a LoadedJob,
+    pool: rayon::ThreadPool,
+    props: WriterProperties,
+    progress: Progress,
+    /// Test-only fail point: (stage, task).
+    failpoint: Option<(String, usize)>,
+    sync: Option<S3Sync>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(job: &'a LoadedJob, threads: Option<usize>) -> Result<Worker<'a>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.unwrap_or_else(cores))
+            .thread_name(|i| format!("taojin-{i}"))
+            .build()
+            .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+        let failpoint = std::env::var(FAILPOINT_ENV).ok().and_then(|f| {
+            let (s, t) = f.rsplit_once(':')?;
+            Some((s.to_string(), t.parse().ok()?))
+        });
+        let sync = job.remote()?.map(S3Sync::new);
+        Ok(Worker {
+            job,
+            pool,
+            props: parquet_properties(job.spec.job.zstd_level)?,
+            progress: Progress::new(),
+            failpoint,
+            sync,
+        })
+    }
+
+    /// The `prepare` step for `stages` (all of them, or the one a setup step changed).
+    fn prepare(&self, plan: &Plan, stages: &[usize], force: bool) -> Result<()> {
+        std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
+        let whole = stages.len() == plan.stages.len();
+        if let Some(s) = &self.sync {
+            if whole {
+                let aborted = s.abort_stale_uploads()?;
+                tracing::info!(output = %s.url(), staging = %plan.output.display(), aborted, "output on S3");
+            }
+            s.before_prepare(plan, stages, force)?;
+        }
+        if whole {
+            remove_output_tmp_files(self.job, plan)?;
+        }
+        for &i in stages {
+            StageDir::new(&plan.output, &plan.stages[i]).prepare(&plan.stages[i], force)?;
+        }
+        if let Some(s) = &self.sync {
+            s.after_prepare(plan, stages)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the tasks of `mine` that are not done yet; returns how many ran. `built`
+    /// caches the stage between the steps of one stage in a local run.
+    fn run_step(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        mine: &[usize],
+        built: &mut Option<(usize, Built)>,
+    ) -> Result<usize> {
+        let st = &plan.stages[step.stage];
+        let dir = StageDir::new(&plan.output, st);
+        if let Some(s) = &self.sync {
+            s.pull_state(plan, step)?;
+        }
+        if !dir.is_prepared(st) {
+            let why = match dir.meta() {
+                Some(m) if m.format != stage_dir::FORMAT_VERSION => format!(
+                    "written by another version of taojin (format {}, this one reads {})",
+                    m.format,
+                    stage_dir::FORMAT_VERSION
+                ),
+                _ => "not prepared for this job's config".into(),
+            };
+            return Err(PipelineError::Config(format!(
+                "{}: {why}; run the `prepare` step first (it reruns the stage)",
+                dir.dir.display()
+            )));
+        }
+        dir.create_subdirs()?;
+        let todo: Vec<usize> = match step.phase {
+            Phase::Setup => mine.to_vec(),
+            _ => {
+                let left = pending(plan, step);
+                mine.iter().copied().filter(|t| left.contains(t)).collect()
+            }
+        };
+        if todo.is_empty() {
+            return Ok(0);
+        }
+        if let Some(s) = &self.sync {
+            s.pull_inputs(plan, step, &todo)?;
+        }
+        self.require_before(plan, step)?;
+        let prev = step
+            .stage
+            .checked_sub(1)
+            .map(|i| StageDir::new(&plan.output, &plan.stages[i]));
+        if step.phase == Phase::Setup {
+            let prev = prev.ok_or_else(|| {
+                PipelineError::Config(format!("`{}` needs a stage before it", step.name))
+            })?;
+            crate::registry::setup(&st.spec, self.job, &prev.dir)?;
+            return Ok(1);
+        }
+        if built.as_ref().is_none_or(|(s, _)| *s != step.stage) {
+            let stage =
+                crate::registry::build(&st.spec, self.job, prev.as_ref().map(|p| p.dir.as_path()))?;
+            *built = Some((step.stage, stage));
+        }
+        let Some((_, stage)) = built.as_ref() else {
+            return Err(PipelineError::Internal("stage not built".into()));
+        };
+        let bar = self.progress.stage(&step.name, todo.len());
+        let input = |t: usize| match &prev {
+            None => TaskInput::Split(&plan.splits[t]),
+            Some(prev) => TaskInput::Part(prev.part(t)),
+        };
+        let crash_task = self
+            .failpoint
+            .as_ref()
+            .filter(|(s, _)| s == st.spec.name())
+            .map(|(_, t)| *t);
+        let run_tasks = |stage: StageImpl<'_>| -> Result<()> {
+            let run = StageRun {
+                name: st.spec.name(),
+                hash: &st.hash,
+                dir: &dir.dir,
+                stage,
+                job: &self.job.spec,
+                props: self.props.clone(),
+                progress: &bar,
+                crash_task,
+            };
+            let results: Vec<Result<_>> = self.pool.install(|| {
+                todo.par_iter()
+                    .map(|&t| run_task(&run, t, input(t)))
+                    .collect()
+            });
+            // The first failure in task order, whatever order the threads met them in.
+            results.into_iter().try_for_each(|r| r.map(drop))
+        };
+        match (step.phase, stage) {
+            (Phase::Map, Built::Map(m)) => run_tasks(StageImpl::Shared(m.as_ref()))?,
+            (Phase::GlobalMap | Phase::Reduce | Phase::Apply, Built::Global(g)) => {
+                let ctx = GlobalCtx::new(&self.job.spec, plan, step.stage, &self.pool, g.as_ref())?;
+                self.global_step(step, &dir, g.as_ref(), &ctx, &todo, &run_tasks)?;
+            }
+            _ => {
+                return Err(PipelineError::Internal(format!(
+                    "step `{}` does not fit its stage",
+                    step.name
+                )));
+            }
+        }
+        bar.finish();
+        if let Some(s) = &self.sync {
+            s.after_step(plan, step)?;
+        }
+        Ok(todo.len())
+    }
+
+    fn global_step(
+        &self,
+        step: &Step,
+        dir: &StageDir,
+        g: &dyn GlobalStage,
+        ctx: &GlobalCtx<'_>,
+        todo: &[usize],
+        run_tasks: &dyn Fn(StageImpl<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match step.phase {
+            Phase::GlobalMap => {
+                if let Some(d) = g.describe() {
+                    tracing::info!(stage = %dir.name, "{d}");
+                }
+                let results: Vec<Result<()>> = self.pool.install(|| {
+                    todo.par_iter()
+                        .map(|&t| g.map(ctx, t).and_then(|()| dir.mark_map(t)))
+                        .collect()
+                });
+                results.into_iter().collect()
+            }
+            Phase::Reduce => {
+                let start = Instant::now();
+                let mut counters = g.reduce(ctx)?;
+                counters.push(("reduce_ms".into(), start.elapsed().as_millis() as u64));
+                counters.push(("partitions".into(), ctx.partitions as u64));
+                dir.mark_reduce(&counters)?;
+                let shown: Vec<String> = counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                tracing::info!(stage = %dir.name, "{}", shown.join(" "));
+                Ok(())
+            }
+            _ => {
+                let per_task = |t: usize| -> Result<Box<dyn MapStage>> { g.applier(ctx, t) };
+                run_tasks(StageImpl::PerTask(&per_task))
+            }
+        }
+    }
+
+    /// Refuses a step whose inputs are not finished: the stage before (for its first
+    /// step), every map task (for a reduce), the reduce (for an apply).
+    fn require_before(&self, plan: &Plan, step: &Step) -> Result<()> {
+        let st = &plan.stages[step.stage];
+        let dir = StageDir::new(&plan.output, st);
+        match step.phase {
+            Phase::Reduce => {
+                let left = dir.pending(st.tasks, |t| dir.map_done(t)).len();
+                if left > 0 {
+                    return Err(PipelineError::Config(format!(
+                        "`{}` needs every map task; {left} are not done",
+                        step.name
+                    )));
+                }
+            }
+            Phase::Apply if !dir.reduce_done() => {
+                return Err(PipelineError::Config(format!(
+                    "`{}` needs `{}:reduce` done first",
+                    step.name,
+                    st.spec.name()
+                )));
+            }
+            Phase::Apply => {}
+            _ => {
+                if let Some(prev) = step.stage.checked_sub(1).map(|i| &plan.stages[i]) {
+                    let pd = StageDir::new(&plan.output, prev);
+                    let left = pd.pending(prev.tasks, |t| pd.task_done(t)).len();
+                    if left > 0 {
+                        return Err(PipelineError::Config(format!(
+                            "`{}` needs stage `{}` finished; {left} of its tasks are not done",
+                            step.name,
+                            prev.spec.name()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `finalize` step: every stage's stats from its folder, the accounting checked
+    /// across stages, `stats.json` written. `ran[i]`: tasks of stage i this run executed.
+    fn finalize(&self, plan: &Plan, ran: &[usize]) -> Result<RunStats> {
+        let mut run_stats = RunStats {
+            job: self.job.spec.job.name.clone(),
+            stages: Vec::with_capacity(plan.stages.len()),
+        };
+        for i in 0..plan.stages.len() {
+            run_stats
+                .stages
+                .push(stage_stats(plan, i, ran.get(i).copied().unwrap_or(0))?);
+        }
+        if let Some(first) = run_stats.stages.first_mut() {
+            for (reason, n) in &plan.skipped {
+                *first.counters.entry(reason.clone()).or_default() += n;
+            }
+        }
+        run_stats.check_conservation()?;
+        let json = serde_json::to_vec_pretty(&run_stats)
+            .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        write_atomic(&plan.output.join("stats.json"), &json)?;
+        if let Some(s) = &self.sync {
+            s.after_finalize()?;
+        }
+        Ok(run_stats)
+    }
+}
+
+/// Stage `i`'s stats from its folder: task stats, reduce counters, recorded seconds.
+fn stage_stats(plan: &Plan, i: usize, ran: usize) -> Result<StageStats> {
+    let st = &plan.stages[i];
+    let dir = StageDir::new(&plan.output, st);
+    let tasks = dir.task_stats()?;
+    let mut stats = StageStats::from_tasks(st.spec.name(), st.spec.kind(), &tasks);
+    stats.tasks_resumed = st.tasks.saturating_sub(ran);
+    stats.counters.extend(dir.reduce_counters()?);
+    stats.seconds = dir
+        .meta()
+        .and_then(|m| m.seconds)
+        .unwrap_or(stats.task_seconds);
+    stats.check_conservation()?;
+    Ok(stats)
+}
+
+fn log_stage(stats: &StageStats) {
+    tracing::info!(
+        stage = %stats.name,
+        docs_in = stats.docs_in,
+        docs_kept = stats.docs_kept,
+        removed = stats.docs_removed_total(),
+        mb_per_s = format!("{:.1}", stats.bytes_in as f64 / 1e6 / stats.seconds.max(1e-9)),
+        "stage done"
+    );
+}
+
+/// Temporary files and folders killed writers left directly under the output (the
+/// shards' folder being built, `stats.json`) and in the stages' extra output folders.
+fn remove_output_tmp_files(job: &LoadedJob, plan: &Plan) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(&plan.output) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(PipelineError::io(&plan.output))?;
+        let path = entry.path();
+        if crate::writer::is_tmp_name(&entry.file_name().to_string_lossy()) {
+            match path.is_dir() {
+                true => std::fs::remove_dir_all(&path),
+                false => std::fs::remove_file(&path),
+            }
+            .map_err(PipelineError::io(&path))?;
+        }
+    }
+    for st in &plan.stages {
+        for extra in crate::registry::extra_outputs(&st.spec) {
+            remove_tmp_files(&plan.output.join(extra))?;
+        }
+        // A file the stage writes outside the output (a trained tokenizer).
+        for (_, file) in crate::registry::files(&st.spec, job) {
+            remove_tmp_siblings(&file)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Object storage at step boundaries: with an `s3://` output, stage folders live in a
+//! local staging folder that is synchronized with the bucket before and after each step.
+//! The orchestrator calls these hooks and nothing else touches the bucket during a run.
+
+use taojin_schemas::StageSpec;
+
+use crate::engine::stage_dir::{StageDir, meta_bytes_match};
+use crate::engine::steps::{Phase, Step};
+use crate::error::{PipelineError, Result};
+use crate::plan::Plan;
+use crate::storage::{Remote, is_small};
+use crate::task::part_name;
+
+/// The S3 hooks of one worker.
+pub struct S3Sync {
+    remote: Remote,
+}
+
+impl S3Sync {
+    /// Hooks for `remote`.
+    pub fn new(remote: Remote) -> S3Sync {
+        S3Sync { remote }
+    }
+
+    /// Before the `prepare` step (or a setup that re-prepares its stage): the bucket is
+    /// the truth. A stage folder of another config (or every one, with `force`) is deleted
+    /// there; one of this config lends its `_stage.json` to the staging folder.
+    pub fn before_prepare(&self, plan: &Plan, stages: &[usize], force: bool) -> Result<()> {
+        for &i in stages {
+            let st = &plan.stages[i];
+            let name = st.spec.name();
+            let meta = format!("{name}/_stage.json");
+            match self.remote.read_small(&meta)? {
+                Some(b) if !force && meta_bytes_match(&b, st) => {
+                    let dir = plan.output.join(name);
+                    std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+                    crate::writer::write_atomic(&plan.output.join(&meta), &b)?
+                }
+                Some(_) => self.remote.delete_dir(name)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// After the local folders are prepared: their `_stage.json` go up.
+    pub fn after_prepare(&self, plan: &Plan, stages: &[usize]) -> Result<()> {
+        for &i in stages {
+            self.remote
+                .push_file(&format!("{}/_stage.json", plan.stages[i].spec.name()))?;
+        }
+        Ok(())
+    }
+
+    /// Aborts multipart uploads that dead writers left.
+    pub fn abort_stale_uploads(&self) -> Result<usize> {
+        self.remote.abort_stale_uploads()
+    }
+
+    /// Before a step: the stage's small files (markers, stats), plus `_work/` for the
+    /// reduce and apply phases, so the worker knows what is done.
+    pub fn pull_state(&self, plan: &Plan, step: &Step) -> Result<()> {
+        let name = plan.stages[step.stage].spec.name();
+        let work = matches!(step.phase, Phase::Reduce | Phase::Apply);
+        let prefix = format!("{name}/_work/");
+        self.remote.pull(name, &|rel: &str| {
+            is_small(rel) || (work && rel.starts_with(prefix.as_str()))
+        })?;
+        Ok(())
+    }
+
+    /// Before running tasks `todo` of a step: the previous stage's small files and the
+    /// part files those tasks read (every part for `setup`, which reads every document).
+    pub fn pull_inputs(&self, plan: &Plan, step: &Step, todo: &[usize]) -> Result<()> {
+        let Some(prev) = step.stage.checked_sub(1).map(|i| &plan.stages[i]) else {
+            return Ok(());
+        };
+        let parts: Vec<String> = todo
+            .iter()
+            .map(|&t| format!("/{}.parquet", part_name(t)))
+            .collect();
+        let all = step.phase == Phase::Setup;
+        self.remote.pull(prev.spec.name(), &|rel: &str| {
+            all || is_small(rel)
+                || (!rel.contains("/removed/") && parts.iter().any(|p| rel.ends_with(p.as_str())))
+        })?;
+        Ok(())
+    }
+
+    /// After a step ran tasks: the stage folder goes up (data first, markers last), and
+    /// after a reduce the stage's extra outputs (e.g. `shards/`) too.
+    pub fn after_step(&self, plan: &Plan, step: &Step) -> Result<usize> {
+        let spec: &StageSpec = &plan.stages[step.stage].spec;
+        let mut n = self.remote.push(spec.name(), false)?;
+        if step.phase == Phase::Reduce {
+            for extra in crate::registry::extra_outputs(spec) {
+                n += self.remote.push(extra, true)?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Before `finalize`: the small files of every stage (task stats, counters).
+    pub fn before_finalize(&self, plan: &Plan) -> Result<()> {
+        for st in &plan.stages {
+            let dir = StageDir::new(&plan.output, st);
+            self.remote.pull(&dir.name, &is_small)?;
+        }
+        Ok(())
+    }
+
+    /// After `finalize`: `stats.json` goes up.
+    pub fn after_finalize(&self) -> Result<()> {
+        self.remote.push_file("stats.json")
+    }
+
+    /// The output URL, for the log.
+    pub fn url(&self) -> String {
+        self.remote.url()
+    }
+}

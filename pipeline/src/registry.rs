@@ -1,0 +1,135 @@
+//! The stage registry: what the engine needs from each stage kind, behind one trait. A
+//! kind's module implements [`StageKind`] for its spec; [`with_kind!`] holds the one
+//! registration line per kind. The engine asks only this module about stages and names
+//! none of them.
+
+use std::path::{Path, PathBuf};
+
+use taojin_schemas::StageSpec;
+
+use crate::error::Result;
+use crate::global::GlobalStage;
+use crate::job::LoadedJob;
+use crate::stages::MapStage;
+
+/// A stage built for a run: per-document, or needing the whole job.
+pub enum Built {
+    /// Processes each batch on its own; one instance serves every task.
+    Map(Box<dyn MapStage>),
+    /// Map → reduce → apply over the whole job.
+    Global(Box<dyn GlobalStage>),
+}
+
+/// What the engine needs to know of one stage kind, whose parameters are `S`.
+pub trait StageKind<S>: Sync {
+    /// True when the stage needs the whole job (map → reduce → apply).
+    fn is_global(&self, _spec: &S) -> bool {
+        false
+    }
+
+    /// True when the stage has one-off work to do before its map phase (a `:setup` step).
+    fn has_setup(&self, _spec: &S) -> bool {
+        false
+    }
+
+    /// The one-off work; `prev` is the folder of the stage before. Idempotent: a second
+    /// call after a finished one does nothing.
+    fn setup(&self, _spec: &S, _job: &LoadedJob, _prev: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    /// Files besides the input whose contents decide the stage's output (models, word
+    /// lists, tokenizers), each with the job-file key that names it. Their sha256 is part
+    /// of the stage's config hash; a missing file hashes as missing.
+    fn files(&self, _spec: &S, _job: &LoadedJob) -> Vec<(String, PathBuf)> {
+        Vec::new()
+    }
+
+    /// Folders directly under the job's output that the stage writes besides its own
+    /// (synchronized with object storage after its reduce).
+    fn extra_outputs(&self, _spec: &S) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Builds the stage; `prev` is the folder of the stage before, if any.
+    fn build(&self, spec: &S, job: &LoadedJob, prev: Option<&Path>) -> Result<Built>;
+}
+
+/// The registry: `$body` with `$k` bound to the kind of `$spec` and `$s` to its parameters.
+/// One line per stage kind.
+macro_rules! with_kind {
+    ($spec:expr, |$k:ident, $s:ident| $body:expr) => {
+        match $spec {
+            StageSpec::Read($s) => {
+                let $k = &crate::stages::read::Kind;
+                $body
+            }
+            StageSpec::Normalize($s) => {
+                let $k = &crate::stages::normalize::Kind;
+                $body
+            }
+            StageSpec::Langid($s) => {
+                let $k = &crate::stages::langid::Kind;
+                $body
+            }
+            StageSpec::Quality($s) => {
+                let $k = &crate::stages::quality::Kind;
+                $body
+            }
+            StageSpec::Classifier($s) => {
+                let $k = &crate::stages::classifier::Kind;
+                $body
+            }
+            StageSpec::ExactDedup($s) => {
+                let $k = &crate::global::cluster::Kind;
+                $body
+            }
+            StageSpec::MinhashDedup($s) => {
+                let $k = &crate::global::cluster::Kind;
+                $body
+            }
+            StageSpec::LineDedup($s) => {
+                let $k = &crate::global::lines::Kind;
+                $body
+            }
+            StageSpec::Mix($s) => {
+                let $k = &crate::global::mix::Kind;
+                $body
+            }
+            StageSpec::Tokenize($s) => {
+                let $k = &crate::global::tokenize::Kind;
+                $body
+            }
+        }
+    };
+}
+
+/// True for stages that need the whole job.
+pub fn is_global(spec: &StageSpec) -> bool {
+    with_kind!(spec, |k, s| k.is_global(s))
+}
+
+/// True when the stage has a `:setup` step.
+pub fn has_setup(spec: &StageSpec) -> bool {
+    with_kind!(spec, |k, s| k.has_setup(s))
+}
+
+/// Runs the stage's setup.
+pub fn setup(spec: &StageSpec, job: &LoadedJob, prev: &Path) -> Result<()> {
+    with_kind!(spec, |k, s| k.setup(s, job, prev))
+}
+
+/// The files whose contents the stage's config hash covers.
+pub fn files(spec: &StageSpec, job: &LoadedJob) -> Vec<(String, PathBuf)> {
+    with_kind!(spec, |k, s| k.files(s, job))
+}
+
+/// The output folders the stage writes besides its own.
+pub fn extra_outputs(spec: &StageSpec) -> &'static [&'static str] {
+    with_kind!(spec, |k, s| k.extra_outputs(s))
+}
+
+/// Builds a stage.
+pub fn build(spec: &StageSpec, job: &LoadedJob, prev: Option<&Path>) -> Result<Built> {
+    with_kind!(spec, |k, s| k.build(s, job, prev))
+}

@@ -1,0 +1,206 @@
+//! The dedup stages: `exact_dedup`, `minhash_dedup` and `line_dedup`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StageAt, StageMode, StageParams, check_memory_limit};
+use crate::bytesize::ByteSize;
+use crate::job::{JobError, invalid};
+
+/// Which member of a duplicate cluster survives: `smallest_id` (default), `longest`, or
+/// `highest:<column>` (the largest value of a numeric column, e.g. a quality score).
+/// Ties always fall back to the smallest id, so the choice never depends on timing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SurvivorRule {
+    /// The lexicographically smallest document id.
+    SmallestId,
+    /// The longest text.
+    Longest,
+    /// The highest value of a Float/Int column.
+    Highest(String),
+}
+
+impl TryFrom<String> for SurvivorRule {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "smallest_id" => Ok(SurvivorRule::SmallestId),
+            "longest" => Ok(SurvivorRule::Longest),
+            _ => match s.strip_prefix("highest:") {
+                Some(col) if !col.is_empty() => Ok(SurvivorRule::Highest(col.to_string())),
+                _ => Err(format!(
+                    "`{s}`: expected \"smallest_id\", \"longest\" or \"highest:<column>\""
+                )),
+            },
+        }
+    }
+}
+
+impl From<SurvivorRule> for String {
+    fn from(r: SurvivorRule) -> String {
+        match r {
+            SurvivorRule::SmallestId => "smallest_id".into(),
+            SurvivorRule::Longest => "longest".into(),
+            SurvivorRule::Highest(c) => format!("highest:{c}"),
+        }
+    }
+}
+
+fn default_survivor() -> SurvivorRule {
+    SurvivorRule::SmallestId
+}
+/// Parameters of the `exact_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExactDedupSpec {
+    /// Stage name (default `exact_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `drop` (default) or `annotate` (only writes `exact_dup.cluster_size`).
+    #[serde(default)]
+    pub mode: StageMode,
+    /// Survivor of each group of exact duplicates.
+    #[serde(default = "default_survivor")]
+    pub keep: SurvivorRule,
+    /// Memory the grouping may use; beyond it the keys are spread over more spill partitions.
+    #[serde(default = "super::default_memory_limit")]
+    pub memory_limit: ByteSize,
+}
+
+/// Parameters of the `minhash_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinhashDedupSpec {
+    /// Stage name (default `minhash_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `drop` (default) or `annotate` (clusters written, nothing removed).
+    #[serde(default)]
+    pub mode: StageMode,
+    /// LSH bands (FineWeb: 14).
+    #[serde(default = "default_bands")]
+    pub bands: usize,
+    /// Rows per band (FineWeb: 8); permutations = bands × rows.
+    #[serde(default = "default_rows")]
+    pub rows: usize,
+    /// Shingle size in words for Latin-script documents (FineWeb: 5).
+    #[serde(default = "default_n_latin")]
+    pub ngram_latin: usize,
+    /// Shingle size in characters for Chinese/Japanese/Korean documents (7 ≈ 5 words).
+    #[serde(default = "default_n_han")]
+    pub ngram_han: usize,
+    /// Only the first this many tokens of a document are shingled.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: usize,
+    /// Check every candidate pair's true shingle Jaccard against `threshold` before joining it.
+    #[serde(default)]
+    pub verify: bool,
+    /// Jaccard threshold used by `verify`, and shown beside the S-curve.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Survivor of each cluster.
+    #[serde(default = "default_survivor")]
+    pub keep: SurvivorRule,
+    /// Memory the band grouping may use; beyond it the band keys spill to more partitions.
+    #[serde(default = "super::default_memory_limit")]
+    pub memory_limit: ByteSize,
+}
+
+fn default_bands() -> usize {
+    14
+}
+fn default_rows() -> usize {
+    8
+}
+fn default_n_latin() -> usize {
+    5
+}
+fn default_n_han() -> usize {
+    7
+}
+fn default_max_tokens() -> usize {
+    100_000
+}
+fn default_threshold() -> f64 {
+    0.8
+}
+
+/// Parameters of the `line_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineDedupSpec {
+    /// Stage name (default `line_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A line found in more than this many documents is removed from all of them.
+    #[serde(default = "default_max_occurrences")]
+    pub max_occurrences: u32,
+    /// Lines with fewer letters and digits than this are never removed.
+    #[serde(default = "default_min_line_chars")]
+    pub min_line_chars: usize,
+    /// Memory the counting may use; beyond it the line keys spill to more partitions.
+    #[serde(default = "super::default_memory_limit")]
+    pub memory_limit: ByteSize,
+}
+
+fn default_max_occurrences() -> u32 {
+    8
+}
+fn default_min_line_chars() -> usize {
+    10
+}
+
+impl StageParams for ExactDedupSpec {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
+        check_memory_limit(at, self.memory_limit)
+    }
+}
+
+impl StageParams for MinhashDedupSpec {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
+        check_memory_limit(at, self.memory_limit)?;
+        if self.bands == 0
+            || self.rows == 0
+            || self.ngram_latin == 0
+            || self.ngram_han == 0
+            || self.max_tokens == 0
+        {
+            return Err(invalid(
+                at.key.clone(),
+                "bands, rows, ngram sizes and max_tokens must be ≥ 1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(invalid(
+                format!("{}.threshold", at.key),
+                "must be within 0..=1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl StageParams for LineDedupSpec {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
+        check_memory_limit(at, self.memory_limit)?;
+        if self.max_occurrences == 0 {
+            return Err(invalid(
+                format!("{}.max_occurrences", at.key),
+                "must be at least 1 (0 would remove every line)",
+            ));
+        }
+        Ok(())
+    }
+}
