@@ -381,7 +381,11 @@ fn dispatch(command: Command) -> Result<()> {
             }
             let stats: RunStats = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{}: not a taojin stats file", path.display()))?;
-            print_stdout(&report::funnel(&stats))
+            let mut text = report::funnel(&stats);
+            for note in taojin_pipeline::engine::stale_stats(&out, &stats) {
+                text.push_str(&format!("warning: {note}\n"));
+            }
+            print_stdout(&text)
         }
         Command::Sql {
             out,

@@ -58,8 +58,23 @@ pub fn parse_url(url: &str) -> Result<(String, String)> {
     Ok((bucket.to_string(), key.to_string()))
 }
 
+/// An S3 failure as one short line: the object, then each distinct message of the error's
+/// chain (the service's code and message, or the transport's cause). The SDK's full
+/// context, with its request and response dumps, goes to the debug log only.
 fn s3_err(what: &str, e: impl std::error::Error) -> PipelineError {
-    PipelineError::Storage(format!("{what}: {}", DisplayErrorContext(e)))
+    tracing::debug!("{what}: {}", DisplayErrorContext(&e));
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        // Debug dumps of requests and responses are not messages.
+        let dump = text.len() > 300 || text.contains(" { ");
+        if !dump && !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    PipelineError::Storage(format!("{what}: {}", parts.join(": ")))
 }
 
 /// A connected S3 client with its own runtime; the engine calls it from plain threads.

@@ -129,6 +129,10 @@ pub struct StageStats {
     /// Summed stage counters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
+    /// The stage's config hash when the funnel was made (`taojin stats` checks the stage
+    /// folder still holds it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config: String,
 }
 
 impl StageStats {

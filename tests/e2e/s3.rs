@@ -377,6 +377,14 @@ fn a_server_that_dies_mid_run_fails_cleanly_and_a_rerun_completes() {
         "names the object: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    let error = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect::<Vec<_>>();
+    assert!(
+        error.len() == 1 && error[0].len() < 500,
+        "one short line, not the SDK's debug dump: {stderr}"
+    );
     // A fresh (empty) server on the same port; inputs uploaded again; the rerun completes.
     let moto = Moto::start_on(&bin, port);
     moto.upload_dir(&ws.path("data"), "in");

@@ -184,6 +184,40 @@ pub fn run_step(
     }
 }
 
+/// What no longer matches between `stats.json` and the stage folders under `output`: a
+/// stage rerun with another config (and interrupted), or tasks not done. One line each.
+pub fn stale_stats(output: &std::path::Path, stats: &RunStats) -> Vec<String> {
+    let mut notes = Vec::new();
+    for s in &stats.stages {
+        let dir = output.join(&s.name);
+        let meta: Option<stage_dir::StageMeta> = std::fs::read(dir.join("_stage.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        match meta {
+            None => notes.push(format!("stage `{}`: its folder is gone or damaged", s.name)),
+            Some(m) if !s.config.is_empty() && m.hash != s.config => notes.push(format!(
+                "stage `{}` now holds another config than this funnel counts (a rerun that did not finish?): run the job again",
+                s.name
+            )),
+            Some(m) => {
+                let done = (0..m.tasks)
+                    .filter(|&t| {
+                        std::fs::read_to_string(crate::task::TaskPaths::new(&dir, t).done)
+                            .is_ok_and(|h| h.trim() == m.hash)
+                    })
+                    .count();
+                if done < m.tasks {
+                    notes.push(format!(
+                        "stage `{}` is incomplete: {done} of {} tasks done",
+                        s.name, m.tasks
+                    ));
+                }
+            }
+        }
+    }
+    notes
+}
+
 /// The config a lock names: a hash of the whole job file as parsed (not of the files it
 /// reads, which a setup step may create while the lock is held).
 fn config_of(job: &LoadedJob) -> String {
@@ -490,6 +524,7 @@ fn stage_stats(plan: &Plan, i: usize, ran: usize) -> Result<StageStats> {
     let tasks = dir.task_stats()?;
     let mut stats = StageStats::from_tasks(st.spec.name(), st.spec.kind(), &tasks);
     stats.tasks_resumed = st.tasks.saturating_sub(ran);
+    stats.config = st.hash.clone();
     stats.counters.extend(dir.reduce_counters()?);
     stats.seconds = dir
         .meta()

@@ -74,6 +74,16 @@ fn check_memory_limit(at: &StageAt<'_>, limit: ByteSize) -> Result<(), JobError>
     }
 }
 
+/// The first line of a parser message (the rest repeats where it was).
+fn first_line(message: &str) -> String {
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// The registration of stage kinds: `Variant(Spec) = "kind"`, with its doc comment.
 macro_rules! stage_kinds {
     ($( $(#[$doc:meta])* $variant:ident($spec:ty) = $kind:literal, )*) => {
@@ -107,7 +117,7 @@ macro_rules! stage_kinds {
             match kind {
                 $( $kind => serde_path_to_error::deserialize::<_, $spec>(table)
                     .err()
-                    .map(|e| (e.path().to_string(), e.into_inner().to_string())), )*
+                    .map(|e| (e.path().to_string(), first_line(&e.into_inner().to_string()))), )*
                 _ => None,
             }
         }
