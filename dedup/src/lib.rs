@@ -3,6 +3,7 @@
 //! and line keys. Like `filters`, it knows nothing of files or executors; the pipeline
 //! partitions, spills and schedules the work.
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod exact;
 pub mod lines;

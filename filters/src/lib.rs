@@ -4,6 +4,7 @@
 //! drives these types over batches. That keeps every rule testable on a plain `&str`
 //! and usable from another program without the taojin CLI.
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod classifier;
 pub mod langid;

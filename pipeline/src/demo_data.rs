@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-use crate::demo::{DemoOptions, generate};
 use crate::error::{PipelineError, Result};
 use crate::writer::write_atomic;
+use taojin_demo::{DemoOptions, generate};
 
 /// Writes the demo corpus into `dir` and returns a printable summary.
 pub fn write(dir: &Path, seed: u64, scale: usize) -> Result<String> {

@@ -61,6 +61,9 @@ pub enum PipelineError {
         /// The Parquet error.
         source: parquet::errors::ParquetError,
     },
+    /// A tokenizer that cannot be loaded, trained or used.
+    #[error(transparent)]
+    Tokenizer(#[from] taojin_tokenizer::TokenizerError),
     /// An Arrow kernel failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
@@ -99,7 +102,9 @@ impl PipelineError {
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            PipelineError::Conservation(_) | PipelineError::Internal(_)
+            PipelineError::Conservation(_)
+                | PipelineError::Internal(_)
+                | PipelineError::Tokenizer(taojin_tokenizer::TokenizerError::Encode(_))
         )
     }
 }

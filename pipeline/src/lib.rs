@@ -2,16 +2,14 @@
 //! markers and enforced accounting, and the stages that wire `filters` and `dedup` into
 //! batches. The `taojin` binary is a thin layer over this crate.
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod batch;
 pub mod cluster_scripts;
-pub mod demo;
 pub mod demo_data;
 pub mod digest;
-pub mod encoder;
 pub mod engine;
 pub mod error;
-pub mod fast_bpe;
 pub mod global;
 pub mod ingest;
 pub mod job;
@@ -24,9 +22,10 @@ pub mod stages;
 pub mod storage;
 pub mod task;
 pub mod texts;
-pub mod tokenizer_train;
 pub mod writer;
 
 pub use engine::{RunOptions, run};
 pub use error::{PipelineError, Result};
 pub use job::LoadedJob;
+pub use taojin_demo as demo;
+pub use taojin_tokenizer::{encoder, train as tokenizer_train};

@@ -6,6 +6,7 @@
 //! and `pipeline` agree on names without depending on each other, and lets outside tools
 //! (a trainer, a dashboard) read our outputs with the same types.
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bytesize;
 pub mod document;

@@ -7,8 +7,8 @@ use std::path::Path;
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
-use crate::error::{PipelineError, Result};
 use crate::fast_bpe::FastBpe;
+use crate::{Result, TokenizerError};
 
 /// A loaded tokenizer.
 pub struct Encoder {
@@ -29,7 +29,7 @@ impl Encoder {
             },
         );
         let hf = hf.map_err(|e| {
-            PipelineError::Config(format!("{}: not a tokenizer.json: {e}", path.display()))
+            TokenizerError::Invalid(format!("{}: not a tokenizer.json: {e}", path.display()))
         })?;
         let fast = match fast {
             Ok(f) => Some(f),
@@ -43,7 +43,7 @@ impl Encoder {
 
     /// Loads a `tokenizer.json` file.
     pub fn from_file(path: &Path) -> Result<Encoder> {
-        let bytes = std::fs::read(path).map_err(PipelineError::io(path))?;
+        let bytes = std::fs::read(path).map_err(TokenizerError::io(path))?;
         Encoder::from_bytes(&bytes, path)
     }
 
@@ -79,7 +79,7 @@ impl Encoder {
             None => Ok(self
                 .hf
                 .encode_batch(texts.to_vec(), false)
-                .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))?
+                .map_err(|e| TokenizerError::Encode(e.to_string()))?
                 .into_iter()
                 .map(|e| e.get_ids().to_vec())
                 .collect()),
@@ -91,7 +91,7 @@ impl Encoder {
         self.hf
             .encode(text, false)
             .map(|e| e.get_ids().to_vec())
-            .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))
+            .map_err(|e| TokenizerError::Encode(e.to_string()))
     }
 }
 
@@ -124,7 +124,7 @@ pub struct CheckReport {
 /// compares the ids document by document and times both.
 pub fn check(encoder: &Encoder, texts: &[String]) -> Result<CheckReport> {
     if !encoder.is_fast() {
-        return Err(PipelineError::Config(
+        return Err(TokenizerError::Invalid(
             "the fast encoder does not cover this tokenizer's layout (see the log)".into(),
         ));
     }
@@ -135,7 +135,7 @@ pub fn check(encoder: &Encoder, texts: &[String]) -> Result<CheckReport> {
         let enc = encoder
             .hf
             .encode_batch(chunk.to_vec(), false)
-            .map_err(|e| PipelineError::Internal(format!("tokenizer: {e}")))?;
+            .map_err(|e| TokenizerError::Encode(e.to_string()))?;
         hf.extend(enc.into_iter().map(|e| e.get_ids().to_vec()));
     }
     let hf_seconds = start.elapsed().as_secs_f64();

@@ -18,6 +18,8 @@
 //! - `boilerplate_lines`: lines taken verbatim from a small shared pool (nav, cookie, copyright).
 //!
 //! Copies inherit their parent's truth (PII values of a normalized-only copy may differ in spacing).
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod defects;
 mod dup;

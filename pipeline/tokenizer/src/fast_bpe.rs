@@ -410,7 +410,7 @@ mod tests {
             ));
         }
         let path = dir.join("tok.json");
-        crate::tokenizer_train::train(corpus, 600, &path).expect("train");
+        crate::train::train(corpus, 600, &path).expect("train");
         path
     }
 

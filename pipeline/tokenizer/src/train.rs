@@ -16,7 +16,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
-use crate::error::{PipelineError, Result};
+use crate::{Result, TokenizerError};
 
 /// Special tokens every trained tokenizer has, in id order after the merges.
 pub const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|startoftext|>", "<|pad|>"];
@@ -25,14 +25,14 @@ pub const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|startoftext|>", "<|pa
 /// one leading non-letter, single digits, punctuation runs, newlines, spaces.
 pub const SPLIT_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|\p{Han}{1,4}|[^\r\n\p{L}\p{N}]?[\p{L}&&[^\p{Han}]]+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-fn tok_err(e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Config(format!("tokenizer: {e}"))
+fn tok_err(e: impl std::fmt::Display) -> TokenizerError {
+    TokenizerError::Invalid(format!("tokenizer: {e}"))
 }
 
 /// Trains a BPE of `vocab` tokens on `texts` and writes `tokenizer.json` to `out`.
 pub fn train(texts: Vec<String>, vocab: usize, out: &Path) -> Result<Tokenizer> {
     if texts.is_empty() {
-        return Err(PipelineError::Config(
+        return Err(TokenizerError::Invalid(
             "train-tokenizer: no text to train on".into(),
         ));
     }
@@ -65,9 +65,24 @@ pub fn train(texts: Vec<String>, vocab: usize, out: &Path) -> Result<Tokenizer> 
     tokenizer
         .train(&mut trainer, texts.into_iter())
         .map_err(tok_err)?;
-    let (file, pending) = crate::writer::create_tmp(out)?;
-    drop(file);
-    tokenizer.save(pending.tmp(), false).map_err(tok_err)?;
-    pending.commit()?;
+    // Saved under a unique temporary name beside `out`, then renamed into place.
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(dir)
+        .map_err(TokenizerError::io(dir))?
+        .into_temp_path();
+    tokenizer.save(&tmp, false).map_err(tok_err)?;
+    tmp.persist(out).map_err(|e| TokenizerError::Io {
+        path: out.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(tokenizer)
 }
