@@ -13,6 +13,7 @@ pub mod error;
 pub mod global;
 pub mod ingest;
 pub mod job;
+pub mod mix_dry_run;
 pub mod plan;
 pub mod progress;
 pub mod registry;

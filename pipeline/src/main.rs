@@ -324,8 +324,8 @@ fn dispatch(command: Command) -> Result<()> {
             threads,
         } => {
             let loaded = LoadedJob::load(&job)?;
-            let d = taojin_pipeline::global::mix::dry_run_job(&loaded, stage.as_deref(), threads)?;
-            print_stdout(&taojin_pipeline::global::mix::render_dry_run(&d))
+            let d = taojin_pipeline::mix_dry_run::dry_run_job(&loaded, stage.as_deref(), threads)?;
+            print_stdout(&taojin_pipeline::mix_dry_run::render_dry_run(&d))
         }
         Command::Plan { job } => {
             let loaded = LoadedJob::load(&job)?;

@@ -14,6 +14,7 @@
 pub mod cluster;
 pub mod lines;
 pub mod mix;
+pub mod mix_plan;
 pub mod spill;
 pub mod tokenize;
 

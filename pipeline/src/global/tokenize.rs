@@ -313,7 +313,7 @@ impl GlobalStage for TokenizeStage {
             let (Some(ids), Some(sources)) = (ids, sources) else {
                 return Err(PipelineError::Internal("batch without id/source".into()));
             };
-            let (copies, mix_sources) = super::mix::batch_mix(batch);
+            let (copies, mix_sources) = super::mix_plan::batch_mix(batch);
             let texts: Vec<&str> = (0..batch.num_rows()).map(|i| text.value(i)).collect();
             let encodings = self.tokenizer.encode_batch(&texts)?;
             for (i, enc) in encodings.iter().enumerate() {
@@ -533,7 +533,7 @@ fn realized_mix(
     prev_dir: &Path,
     splits: &BTreeMap<String, SplitInfo>,
 ) -> Result<Option<taojin_schemas::manifest::MixPlan>> {
-    let Some(mut plan) = super::mix::read_plan(prev_dir)? else {
+    let Some(mut plan) = super::mix_plan::read_plan(prev_dir)? else {
         return Ok(None);
     };
     for src in &mut plan.sources {
