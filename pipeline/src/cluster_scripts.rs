@@ -1,4 +1,4 @@
-//! `taojin slurm` and `taojin k8s`: a job's steps (see [`crate::distributed`]) as
+//! `taojin slurm` and `taojin k8s`: a job's steps (see [`crate::engine::steps`]) as
 //! scheduler files — one sbatch array job per step chained with `afterok`, or one
 //! Kubernetes Indexed Job per step applied in order. Every task runs
 //! `taojin run JOB --stage STEP --task I --tasks N`.
@@ -22,14 +22,49 @@ pub struct ScriptFile {
     pub executable: bool,
 }
 
+/// `s` quoted for a POSIX shell (`shlex`); a NUL byte, which no shell word can hold,
+/// becomes U+FFFD.
 fn quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-:=+,@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+    let clean = s.replace('\0', "\u{fffd}");
+    shlex::try_quote(&clean).map_or(clean.clone(), |q| q.into_owned())
+}
+
+/// A YAML scalar: a JSON string is a valid YAML double-quoted scalar, escapes included.
+fn yaml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// `s` as a Kubernetes name or label value: lower-case letters, digits and `-`, starting and
+/// ending with a letter or digit, at most 63 characters (a long one keeps a hash of the
+/// whole so two names stay apart).
+fn k8s_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '-',
+        })
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
     }
+    let mut out = out.trim_matches('-').to_string();
+    if out.len() > 63 {
+        let hash = &taojin_schemas::job::sha256_hex(s.as_bytes())[..8];
+        out.truncate(54);
+        out = format!("{}-{hash}", out.trim_end_matches('-'));
+    }
+    if out.is_empty() { "taojin".into() } else { out }
+}
+
+/// `s` as a Slurm job name: no spaces or shell characters in an `#SBATCH` line.
+fn slurm_name(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() || "._-".contains(c) => c,
+            _ => '-',
+        })
+        .collect()
 }
 
 fn file_stem(i: usize, step: &Step) -> String {
@@ -55,8 +90,8 @@ pub fn slurm(
         let _ = writeln!(
             t,
             "#SBATCH --job-name=taojin-{}-{}",
-            job.spec.job.name,
-            step.name.replace(':', "-")
+            slurm_name(&job.spec.job.name),
+            slurm_name(&step.name)
         );
         if step.tasks > 1 {
             let limit = cfg.max_parallel.map_or(String::new(), |m| format!("%{m}"));
@@ -125,28 +160,27 @@ pub fn k8s(job: &LoadedJob, job_path: &Path) -> Result<Vec<ScriptFile>> {
         .map_or(String::new(), |n| format!(" -n {}", quote(n)));
     for (i, step) in steps(&plan).iter().enumerate() {
         let stem = file_stem(i, step);
-        let name = format!("taojin-{}-{stem}", job.spec.job.name)
-            .to_ascii_lowercase()
-            .replace('_', "-");
+        let name = k8s_name(&format!("taojin-{}-{stem}", job.spec.job.name));
         let mut y = String::new();
         let _ = writeln!(
             y,
             "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}"
         );
         if let Some(n) = &cfg.namespace {
-            let _ = writeln!(y, "  namespace: {n}");
+            let _ = writeln!(y, "  namespace: {}", yaml_str(n));
         }
         let _ = writeln!(
             y,
             "  labels:\n    app.kubernetes.io/name: taojin\n    taojin/job: {}\n    taojin/step: {}",
-            job.spec.job.name.to_ascii_lowercase(),
-            step.name.replace(':', "-")
+            k8s_name(&job.spec.job.name),
+            k8s_name(&step.name)
         );
         let parallelism = cfg.parallelism.unwrap_or(step.tasks).min(step.tasks).max(1);
         let _ = writeln!(
             y,
-            "spec:\n  completionMode: Indexed\n  completions: {}\n  parallelism: {parallelism}\n  backoffLimitPerIndex: 3\n  maxFailedIndexes: 0\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: taojin\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: taojin\n          image: \"{image}\"",
-            step.tasks
+            "spec:\n  completionMode: Indexed\n  completions: {}\n  parallelism: {parallelism}\n  backoffLimitPerIndex: 3\n  maxFailedIndexes: 0\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: taojin\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: taojin\n          image: {}",
+            step.tasks,
+            yaml_str(&image)
         );
         let cmd = format!(
             "exec taojin run {} --stage {} --task \"$JOB_COMPLETION_INDEX\" --tasks {} --threads {cpus}",
@@ -159,16 +193,18 @@ pub fn k8s(job: &LoadedJob, job_path: &Path) -> Result<Vec<ScriptFile>> {
             "          command: [\"/bin/sh\", \"-c\"]\n          args: [{}]",
             serde_json::Value::String(cmd)
         );
-        let mem = cfg.memory.clone().unwrap_or_else(|| "2Gi".into());
+        let mem = yaml_str(cfg.memory.as_deref().unwrap_or("2Gi"));
         let _ = writeln!(
             y,
-            "          resources:\n            requests:\n              cpu: \"{cpus}\"\n              memory: \"{mem}\"\n            limits:\n              cpu: \"{cpus}\"\n              memory: \"{mem}\""
+            "          resources:\n            requests:\n              cpu: \"{cpus}\"\n              memory: {mem}\n            limits:\n              cpu: \"{cpus}\"\n              memory: {mem}"
         );
         if let Some(claim) = &cfg.volume_claim {
             let mount = cfg.mount_path.clone().unwrap_or_else(|| "/data".into());
             let _ = writeln!(
                 y,
-                "          volumeMounts:\n            - name: data\n              mountPath: \"{mount}\"\n      volumes:\n        - name: data\n          persistentVolumeClaim:\n            claimName: \"{claim}\""
+                "          volumeMounts:\n            - name: data\n              mountPath: {}\n      volumes:\n        - name: data\n          persistentVolumeClaim:\n            claimName: {}",
+                yaml_str(&mount),
+                yaml_str(claim)
             );
         }
         let _ = writeln!(

@@ -11,8 +11,8 @@ BIN = os.environ.get("TAOJIN_BIN", os.path.join(HERE, "..", "..", "target", "deb
 
 @pytest.fixture(scope="session")
 def shards(tmp_path_factory):
-    if not os.path.exists(BIN):
-        pytest.skip(f"taojin binary not found at {BIN} (set TAOJIN_BIN)")
+    # A missing binary is a failure, never a silent pass: `make test` builds it.
+    assert os.path.exists(BIN), f"taojin binary not found at {BIN} (set TAOJIN_BIN, or run `make test`)"
     d = tmp_path_factory.mktemp("shards")
     subprocess.run([BIN, "demo-data", str(d / "data")], check=True, capture_output=True)
     (d / "job.toml").write_text(

@@ -1,17 +1,17 @@
 """`taojin k8s` writes Kubernetes Indexed Job manifests: parsed here with a real YAML
 parser and checked against the batch/v1 Job fields they use."""
 
+import json
 import os
 import re
+import shlex
 import subprocess
 
-import pytest
+import yaml
 
 from conftest import BIN as _BIN
 
 BIN = os.path.abspath(_BIN)
-
-yaml = pytest.importorskip("yaml")
 
 JOB = """[job]
 name = "demo_k8s"
@@ -41,8 +41,7 @@ DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def test_manifests_are_indexed_jobs(tmp_path):
-    if not os.path.exists(BIN):
-        pytest.skip(f"taojin binary not found at {BIN}")
+    assert os.path.exists(BIN), f"taojin binary not found at {BIN}: run `make test`"
     (tmp_path / "in").mkdir()
     for i in range(3):
         (tmp_path / "in" / f"{i}.jsonl").write_text(f'{{"text": "document {i}"}}\n')
@@ -77,3 +76,35 @@ def test_manifests_are_indexed_jobs(tmp_path):
         assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "corpus"
     assert steps == ["prepare", "normalize", "minhash_dedup:map", "minhash_dedup:reduce",
                      "minhash_dedup:apply", "finalize"]
+
+
+LABEL = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def test_hostile_names_and_paths_are_escaped(tmp_path):
+    """A job name with spaces and quotes, a job folder with a quote: valid YAML, valid
+    Kubernetes names and labels, and the shell command still names the job file."""
+    assert os.path.exists(BIN), f"taojin binary not found at {BIN}: run `make test`"
+    root = tmp_path / "it's my data"
+    (root / "in").mkdir(parents=True)
+    (root / "in" / "0.jsonl").write_text('{"text": "document"}\n')
+    name = 'Zh "web" mix: v2 ' + "x" * 80
+    (root / "job.toml").write_text(JOB.replace('name = "demo_k8s"', "name = " + json.dumps(name)))
+    job = root / "job.toml"
+    subprocess.run([BIN, "k8s", str(job), "--out", "k8s"], cwd=root, check=True, capture_output=True)
+    subprocess.run([BIN, "slurm", str(job), "--out", "sb"], cwd=root, check=True, capture_output=True)
+    for f in sorted((root / "k8s").glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text())
+        meta = doc["metadata"]
+        assert DNS1123.match(meta["name"]) and len(meta["name"]) <= 63, meta["name"]
+        for v in meta["labels"].values():
+            assert LABEL.match(v) and len(v) <= 63, v
+        (script,) = doc["spec"]["template"]["spec"]["containers"][0]["args"]
+        words = shlex.split(script)
+        assert words[:4] == ["exec", "taojin", "run", str(job)], words
+    for f in sorted((root / "sb").glob("*.sbatch")):
+        text = f.read_text()
+        (line,) = [l for l in text.splitlines() if l.startswith("#SBATCH --job-name=")]
+        assert re.match(r"^#SBATCH --job-name=[A-Za-z0-9._-]+$", line), line
+        run = [l for l in text.splitlines() if " run " in l and "--stage" in l]
+        assert run and str(job) in shlex.split(run[0]), run

@@ -366,3 +366,46 @@ fn input_quirks_are_accepted_or_named() {
     assert_eq!(stats["stages"][0]["docs_removed"]["bad_record"], 1);
     assert_eq!(stats["stages"][0]["docs_kept"], 1);
 }
+
+#[test]
+fn damaged_work_files_ask_for_a_rerun_not_a_bug_report() {
+    let ws = Workspace::new();
+    let docs: String = (0..100)
+        .map(|i| serde_json::json!({"id": format!("a-{i}"), "text": format!("Document {} of a.", i % 50)}).to_string() + "\n")
+        .collect();
+    ws.write("data/docs.jsonl", docs);
+    ws.job(
+        "",
+        &input("t", "data/docs.jsonl"),
+        &format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n"),
+    );
+    for step in ["prepare", "normalize", "exact_dedup:map"] {
+        ws.run_ok(&["run", "job.toml", "--stage", step, "--task", "0"]);
+    }
+    let work = ws.path("out/exact_dedup/_work");
+    for f in std::fs::read_dir(&work).expect("work").flatten() {
+        if f.path().extension().is_some_and(|e| e == "bin") {
+            let b = std::fs::read(f.path()).expect("read");
+            std::fs::write(f.path(), &b[..b.len() / 2 - 3]).expect("truncate");
+        }
+    }
+    let out = ws.taojin(&[
+        "run",
+        "job.toml",
+        "--stage",
+        "exact_dedup:reduce",
+        "--task",
+        "0",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exit 1, not 3: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("rerun the stage with --force"),
+        "{}",
+        stderr(&out)
+    );
+}

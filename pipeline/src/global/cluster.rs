@@ -134,7 +134,7 @@ struct Meta<'a> {
 }
 
 fn read_meta(bytes: &[u8]) -> Result<Vec<Meta<'_>>> {
-    let bad = || PipelineError::Internal("truncated dedup meta file".into());
+    let bad = || super::spill::damaged("a dedup meta file");
     let mut out = Vec::new();
     let mut at = 0;
     let u32_at = |at: usize| -> Result<u32> {

@@ -51,6 +51,14 @@ impl PartitionedWriter {
     }
 }
 
+/// A spill or decision file under `_work/` that does not parse: damaged on disk (or
+/// written by another version), which a rerun of the stage repairs — not a bug.
+pub fn damaged(what: &str) -> PipelineError {
+    PipelineError::Config(format!(
+        "{what} under the stage's _work/ is damaged or truncated; rerun the stage with --force"
+    ))
+}
+
 /// Reads a whole spill file.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     let mut f = File::open(path).map_err(PipelineError::io(path))?;

@@ -103,7 +103,7 @@ fn doc_record(buf: &mut Vec<u8>, split: usize, tokens: u32, copies: u32, source:
 }
 
 fn read_docs(bytes: &[u8]) -> Result<Vec<DocRecord>> {
-    let bad = || PipelineError::Internal("truncated tokenize doc file".into());
+    let bad = || super::spill::damaged("a tokenize doc file");
     let u32_at = |at: usize| -> Result<u32> {
         Ok(u32::from_le_bytes(
             bytes
@@ -416,7 +416,7 @@ impl GlobalStage for TokenizeStage {
                             continue;
                         }
                         let doc = tokens.get(at..at + 4 * n).ok_or_else(|| {
-                            PipelineError::Internal(format!("tokens-{t:05}-{split}.bin is short"))
+                            super::spill::damaged(&format!("tokens-{t:05}-{split}.bin"))
                         })?;
                         for (k, c) in doc.chunks_exact(4).enumerate() {
                             if k == 0 {
