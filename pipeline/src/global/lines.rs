@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use taojin_dedup::lines::line_key;
 use taojin_schemas::{LineDedupSpec, TaskStats, columns};
 
-use super::spill::{PartitionedWriter, read_file, write_file};
+use super::spill::{PartitionedWriter, partition_of, read_file, write_file};
 use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::Result;
@@ -66,7 +66,10 @@ impl GlobalStage for LineDedupStage {
                 .map(|i| self.doc_keys(text.value(i)))
                 .collect();
             for key in keyed.into_iter().flatten() {
-                writer.write((key % ctx.partitions as u64) as usize, &key.to_le_bytes())?;
+                writer.write(
+                    partition_of(u128::from(key), ctx.partitions),
+                    &key.to_le_bytes(),
+                )?;
             }
             Ok(())
         })?;

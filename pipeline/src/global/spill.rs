@@ -97,7 +97,8 @@ pub fn key_docs(bytes: &[u8]) -> Vec<(u128, u32)> {
         .collect()
 }
 
-/// Partition of a key among `partitions`.
+/// Partition of a key among `partitions`: the one partitioner of every global stage (a
+/// 64-bit key is the same number as a `u128`).
 pub fn partition_of(key: u128, partitions: usize) -> usize {
     ((key ^ (key >> 64)) as u64 % partitions as u64) as usize
 }
