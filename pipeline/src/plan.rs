@@ -93,6 +93,56 @@ fn format_of(path: &Path, declared: Option<InputFormat>) -> Option<FileFormat> {
     }
 }
 
+/// The files and folders a glob matches (`*`, `?`, `[…]`, `{a,b}` and `**`, by
+/// `globset`), found by walking the pattern's base folder no deeper than the pattern
+/// reaches; hidden entries are not matched. A matched folder is walked later, whole.
+fn glob_matches(
+    pattern: &Path,
+    pattern_str: &str,
+    follow: bool,
+) -> std::result::Result<Vec<PathBuf>, String> {
+    let matcher = globset::GlobBuilder::new(pattern_str)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| e.kind().to_string())?
+        .compile_matcher();
+    let base = glob_base(pattern);
+    let rest = pattern.strip_prefix(&base).unwrap_or(pattern);
+    let mut walker = walkdir::WalkDir::new(&base)
+        .follow_links(follow)
+        .sort_by_file_name()
+        .min_depth(1);
+    if !rest
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().contains("**"))
+    {
+        walker = walker.max_depth(rest.components().count().max(1));
+    }
+    let mut out = Vec::new();
+    let mut it = walker.into_iter();
+    while let Some(entry) = it.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.loop_ancestor().is_some() => continue,
+            Err(e) if e.path() == Some(base.as_path()) => return Ok(out),
+            Err(e) => return Err(e.to_string()),
+        };
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            if entry.file_type().is_dir() {
+                it.skip_current_dir();
+            }
+            continue;
+        }
+        if matcher.is_match(entry.path()) {
+            out.push(entry.path().to_path_buf());
+            if entry.file_type().is_dir() {
+                it.skip_current_dir();
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What walking an input found besides its files: entries skipped, by reason.
 pub type Skipped = std::collections::BTreeMap<String, u64>;
 
@@ -182,17 +232,17 @@ pub fn input_files(
     }
     let pattern = job.resolve(&input.path);
     let pattern_str = pattern.to_string_lossy().into_owned();
-    let mut matched: Vec<PathBuf> = glob::glob(&pattern_str)
-        .map_err(|e| {
+    let mut matched: Vec<PathBuf> = match has_glob(&input.path) {
+        true => glob_matches(&pattern, &pattern_str, input.follow_links).map_err(|e| {
             PipelineError::Config(format!(
                 "{}: {key} `{}`: {e}",
                 job.path.display(),
                 input.path
             ))
-        })?
-        // Entries glob cannot stat are kept, so opening them reports the error.
-        .map(|r| r.unwrap_or_else(|e| e.path().to_path_buf()))
-        .collect();
+        })?,
+        // A path that does not exist stays: reading it reports the error.
+        false => vec![pattern.clone()],
+    };
     matched.sort();
     let base = if has_glob(&input.path) {
         glob_base(&pattern)

@@ -57,22 +57,26 @@ pub fn funnel(stats: &RunStats) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..9)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = format!("job {}\n", stats.job);
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    let mut rows = rows.into_iter();
+    if let Some(header) = rows.next() {
+        table.set_header(header);
+    }
     for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c].saturating_sub(cell.chars().count());
-            if (2..=7).contains(&c) {
-                let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
-            } else {
-                let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
-            }
+        table.add_row(row);
+    }
+    for (c, col) in table.column_iter_mut().enumerate() {
+        col.set_padding((0, 2));
+        if (2..=7).contains(&c) {
+            col.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+    }
+    let mut out = format!("job {}\n", stats.job);
+    for line in table.lines() {
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }

@@ -538,12 +538,11 @@ pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
     let fixed = key
         .find(['*', '?', '[', '{'])
         .map_or(key.as_str(), |i| &key[..i]);
-    let pattern =
-        glob::Pattern::new(&key).map_err(|e| PipelineError::Config(format!("`{url}`: {e}")))?;
-    let opts = glob::MatchOptions {
-        require_literal_separator: true,
-        ..Default::default()
-    };
+    let pattern = globset::GlobBuilder::new(&key)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| PipelineError::Config(format!("`{url}`: {}", e.kind())))?
+        .compile_matcher();
     let exact = fixed == key;
     Ok(s3
         .list(&bucket, fixed)?
@@ -553,7 +552,7 @@ pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
             if exact {
                 k == &key || k.starts_with(&format!("{}/", key.trim_end_matches('/')))
             } else {
-                pattern.matches_with(k, opts)
+                pattern.is_match(k.as_str())
             }
         })
         .filter(|(k, _)| !k.ends_with('/'))
@@ -637,28 +636,39 @@ impl Remote {
             .collect())
     }
 
-    fn local_files(&self, rel_dir: &str) -> Vec<(String, u64)> {
-        fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u64)>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(root, &p, out);
-                } else if let (false, Ok(rel), Ok(m)) = (
-                    crate::writer::is_tmp_name(&e.file_name().to_string_lossy()),
-                    p.strip_prefix(root),
-                    e.metadata(),
-                ) {
-                    out.push((rel.to_string_lossy().into_owned(), m.len()));
-                }
-            }
+    /// The files under `rel_dir` of the staging folder (none when it does not exist),
+    /// temporary files left out; an entry that cannot be read is an error naming it.
+    fn local_files(&self, rel_dir: &str) -> Result<Vec<(String, u64)>> {
+        let dir = self.local.join(rel_dir);
+        if !dir.exists() {
+            return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        walk(&self.local, &self.local.join(rel_dir), &mut out);
-        out.sort();
-        out
+        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(&dir).to_path_buf();
+                PipelineError::Io {
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("loop")),
+                    path,
+                }
+            })?;
+            let name = entry.file_name().to_string_lossy();
+            if !entry.file_type().is_file() || crate::writer::is_tmp_name(&name) {
+                continue;
+            }
+            let meta = entry.metadata().map_err(|e| PipelineError::Io {
+                path: entry.path().to_path_buf(),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("metadata")),
+            })?;
+            if let Ok(rel) = entry.path().strip_prefix(&self.local) {
+                out.push((rel.to_string_lossy().into_owned(), meta.len()));
+            }
+        }
+        Ok(out)
     }
 
     /// Moves files up or down, data first and markers last; returns how many.
@@ -708,7 +718,7 @@ impl Remote {
             std::fs::remove_dir_all(&dir).map_err(PipelineError::io(&dir))?;
         }
         let local: std::collections::HashMap<String, u64> =
-            self.local_files(rel_dir).into_iter().collect();
+            self.local_files(rel_dir)?.into_iter().collect();
         let todo: Vec<(String, u64)> = self
             .remote_files(rel_dir)?
             .into_iter()
@@ -728,7 +738,7 @@ impl Remote {
         }
         let remote: std::collections::HashMap<String, u64> =
             self.remote_files(rel_dir)?.into_iter().collect();
-        let local = self.local_files(rel_dir);
+        let local = self.local_files(rel_dir)?;
         let todo: Vec<(String, u64)> = local
             .iter()
             .filter(|(rel, size)| is_marker(rel) || remote.get(rel) != Some(size))

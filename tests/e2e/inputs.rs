@@ -160,3 +160,30 @@ fn text_file_directories() {
         vec![Some("books/sub/bad.txt".into())]
     );
 }
+
+#[test]
+fn globs_with_braces_and_double_stars() {
+    let ws = Workspace::new();
+    ws.write("data/en/a.jsonl", jsonl_docs(2, "en"));
+    ws.write("data/zh/b.jsonl", jsonl_docs(3, "zh"));
+    ws.write("data/ja/c.jsonl", jsonl_docs(5, "ja"));
+    ws.write("data/zh/deep/d.jsonl", jsonl_docs(7, "deep"));
+    ws.write("data/.hidden/e.jsonl", jsonl_docs(11, "hidden"));
+    let docs_in = |path: &str| {
+        ws.job("", &input("t", path), NORMALIZE);
+        ws.run_ok(&["run", "job.toml"]);
+        ws.stats("out")["stages"][0]["docs_in"].as_u64().expect("n")
+    };
+    assert_eq!(docs_in("data/{en,zh}/*.jsonl"), 5);
+    assert_eq!(
+        docs_in("data/**/*.jsonl"),
+        17,
+        "hidden folders are not matched"
+    );
+    // A pattern matching folders walks them whole.
+    assert_eq!(docs_in("data/z*"), 10);
+    ws.job("", &input("t", "data/{en,zh/*.jsonl"), NORMALIZE);
+    let out = ws.taojin(&["run", "job.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inputs[0].path"));
+}
