@@ -261,6 +261,23 @@ mod tests {
     }
 
     #[test]
+    fn temporary_names_are_unique_per_writer() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let dest = dir.path().join("part-00000.parquet");
+        // Two writers of the same file in one process (as two pods that are both PID 1).
+        let (mut a, pa) = create_tmp(&dest).expect("a");
+        let (mut b, pb) = create_tmp(&dest).expect("b");
+        assert_ne!(pa.tmp(), pb.tmp());
+        a.write_all(b"same").expect("write");
+        b.write_all(b"same").expect("write");
+        pa.commit().expect("commit a");
+        pb.commit().expect("commit b");
+        assert_eq!(std::fs::read(&dest).expect("read"), b"same");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").flatten().collect();
+        assert_eq!(left.len(), 1, "no temporary file left");
+    }
+
+    #[test]
     fn ipc_file_round_trips() {
         let dir = tempfile::tempdir().expect("tmp");
         let dest = dir.path().join("train-00000.arrow");
