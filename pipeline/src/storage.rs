@@ -317,6 +317,27 @@ impl S3 {
         std::fs::rename(&tmp, path).map_err(PipelineError::io(path))
     }
 
+    /// Creates a small object only if none exists at `key` (a conditional PUT with
+    /// `If-None-Match: *`): true when this call created it, false when one was there.
+    pub fn put_if_absent(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<bool> {
+        self.block(async {
+            let sent = self
+                .client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .if_none_match("*")
+                .body(ByteStream::from(bytes.to_vec()))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(true),
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+                Err(e) => Err(s3_err(&format!("creating s3://{bucket}/{key}"), e)),
+            }
+        })
+    }
+
     /// Deletes objects.
     pub fn delete(&self, bucket: &str, keys: &[String]) -> Result<()> {
         self.block(async {
@@ -561,6 +582,7 @@ pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
 }
 
 /// A job's output prefix on S3 mirrored by a local staging folder.
+#[derive(Clone)]
 pub struct Remote {
     s3: Arc<S3>,
     bucket: String,
@@ -778,6 +800,16 @@ impl Remote {
             }
             None => Ok(false),
         }
+    }
+
+    /// Creates the small object `rel` only if it does not exist; true if this call did.
+    pub fn create_small(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
+        self.s3.put_if_absent(&self.bucket, &self.key(rel), bytes)
+    }
+
+    /// Deletes the object `rel`.
+    pub fn delete_file(&self, rel: &str) -> Result<()> {
+        self.s3.delete(&self.bucket, &[self.key(rel)])
     }
 
     /// Deletes every object under `rel_dir`.

@@ -76,8 +76,14 @@ impl TaskPaths {
 pub enum TaskInput<'a> {
     /// Raw input files (first stage).
     Split(&'a Split),
-    /// The part file of the same task in the previous stage.
-    Part(PathBuf),
+    /// The part file of the same task in the previous stage, with the ids to rewrite
+    /// (row, occurrence) when the previous stage is the first (see [`crate::engine::ids`]).
+    Part {
+        /// The part file.
+        path: PathBuf,
+        /// Sorted by row.
+        renames: Vec<(u32, u32)>,
+    },
 }
 
 /// Builds the map stage of one task (global stages apply per-task decisions).
@@ -110,6 +116,9 @@ pub struct StageRun<'a> {
     pub progress: &'a StageProgress,
     /// Test-only fail point: abort the process in this task before it commits.
     pub crash_task: Option<usize>,
+    /// For the job's first stage: its folder, where each task writes the hashes of its
+    /// kept ids for the `:ids` step.
+    pub ids: Option<&'a crate::engine::stage_dir::StageDir>,
 }
 
 /// Runs one task to completion and returns its stats.
@@ -119,7 +128,7 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
     paths.remove_existing()?;
     let input_schema = match &input {
         TaskInput::Split(_) => document_schema(),
-        TaskInput::Part(path) => parquet_schema(path)?,
+        TaskInput::Part { path, .. } => parquet_schema(path)?,
     };
     let owned;
     let stage: &dyn MapStage = match run.stage {
@@ -142,6 +151,7 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
         removed: None,
         removed_schema: removed_schema(&output_schema),
         removed_path: paths.removed.clone(),
+        ids: run.ids.map(|_| crate::engine::ids::IdCollector::default()),
     };
     match input {
         TaskInput::Split(split) => {
@@ -168,15 +178,19 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
             sink.flush_docs()?;
             sink.flush_bad()?;
         }
-        TaskInput::Part(path) => {
+        TaskInput::Part { path, renames } => {
             let file = File::open(&path).map_err(PipelineError::io(&path))?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
                 .map_err(PipelineError::parquet(&path))?
                 .with_batch_size(run.job.job.batch_rows)
                 .build()
                 .map_err(PipelineError::parquet(&path))?;
+            let mut row = 0u64;
             for batch in reader {
-                out.process(batch?)?;
+                let batch = batch?;
+                let n = batch.num_rows() as u64;
+                out.process(crate::engine::ids::apply(batch, row, &renames)?)?;
+                row += n;
             }
         }
     }
@@ -199,6 +213,8 @@ struct TaskOutput<'a> {
     removed: Option<ParquetPart>,
     removed_schema: SchemaRef,
     removed_path: PathBuf,
+    /// The id hashes of the kept rows (the first stage only).
+    ids: Option<crate::engine::ids::IdCollector>,
 }
 
 impl TaskOutput<'_> {
@@ -211,6 +227,9 @@ impl TaskOutput<'_> {
         self.stats.docs_kept += processed.kept.num_rows() as u64;
         self.stats.bytes_kept += text_bytes(&processed.kept)?;
         self.kept.write(&processed.kept)?;
+        if let Some(ids) = self.ids.as_mut() {
+            ids.add(&processed.kept)?;
+        }
         if let Some(removed) = processed.removed {
             let reasons = removed
                 .column_by_name(columns::REASON)
@@ -258,6 +277,9 @@ impl TaskOutput<'_> {
         kept.commit()?;
         if let Some(r) = removed {
             r.commit()?;
+        }
+        if let (Some(ids), Some(dir)) = (self.ids, self.run.ids) {
+            ids.finish(dir, self.stats.task)?;
         }
         let json = serde_json::to_vec_pretty(&self.stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;

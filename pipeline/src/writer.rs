@@ -273,7 +273,10 @@ mod tests {
         pa.commit().expect("commit a");
         pb.commit().expect("commit b");
         assert_eq!(std::fs::read(&dest).expect("read"), b"same");
-        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").flatten().collect();
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .flatten()
+            .collect();
         assert_eq!(left.len(), 1, "no temporary file left");
     }
 

@@ -74,7 +74,7 @@ def test_manifests_are_indexed_jobs(tmp_path):
         assert c["resources"]["requests"] == {"cpu": "4", "memory": "8Gi"}
         assert c["volumeMounts"][0]["mountPath"] == "/data"
         assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "corpus"
-    assert steps == ["prepare", "normalize", "minhash_dedup:map", "minhash_dedup:reduce",
+    assert steps == ["prepare", "normalize", "normalize:ids", "minhash_dedup:map", "minhash_dedup:reduce",
                      "minhash_dedup:apply", "finalize"]
 
 

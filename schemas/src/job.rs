@@ -171,6 +171,11 @@ pub struct JobSection {
     /// Policy for malformed records.
     #[serde(default)]
     pub on_bad_record: BadRecordPolicy,
+    /// What to do when two documents of the job carry the same id: `suffix` (default:
+    /// every occurrence after the first, in task and row order, becomes `ID#2`, `ID#3`, …
+    /// from the second stage on), `keep` (count and warn only) or `fail`.
+    #[serde(default, skip_serializing_if = "DuplicateIdPolicy::is_default")]
+    pub on_duplicate_id: DuplicateIdPolicy,
     /// Documents whose text is longer than this many bytes are bad records.
     #[serde(default = "default_max_doc_bytes")]
     pub max_doc_bytes: u64,
@@ -189,6 +194,25 @@ pub struct JobSection {
     /// and mtime; for file systems whose mtimes cannot be trusted).
     #[serde(default, skip_serializing_if = "InputsFingerprint::is_default")]
     pub inputs_fingerprint: InputsFingerprint,
+}
+
+/// What to do with documents whose ids repeat across the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateIdPolicy {
+    /// Make them unique: `ID#2`, `ID#3`, … for the second, third, … occurrence.
+    #[default]
+    Suffix,
+    /// Keep them as they are (counted, with a warning).
+    Keep,
+    /// Stop the run naming the id.
+    Fail,
+}
+
+impl DuplicateIdPolicy {
+    fn is_default(&self) -> bool {
+        *self == DuplicateIdPolicy::Suffix
+    }
 }
 
 /// How input files are identified in the config hash.

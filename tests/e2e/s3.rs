@@ -471,3 +471,44 @@ fn a_changed_config_replaces_same_sized_objects() {
         std::fs::read(ws.path("staging/shards/manifest.json")).expect("manifest")
     );
 }
+
+#[test]
+fn machines_sharing_only_the_bucket_exclude_each_other_by_its_lock() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    ws.write("data/docs.jsonl", jsonl_docs(5, "a"));
+    moto.upload_dir(&ws.path("data"), "lockin");
+    ws.write(
+        "job.toml",
+        format!(
+            "[job]\nname = \"t\"\noutput = \"s3://{BUCKET}/out/l\"\n\n{}\n{NORMALIZE}\n\
+             [storage]\nstaging_dir = \"staging\"\n\n[storage.s3]\nendpoint_url = \"{}\"\nmax_attempts = 3\n",
+            input("t", &format!("s3://{BUCKET}/lockin/*.jsonl")),
+            moto.endpoint()
+        ),
+    );
+    // Another machine holds the output: a lock object naming a host that is not this one.
+    let lock = serde_json::json!({
+        "holder": "local", "host": "another-machine", "pid": 1, "proc_start": 1,
+        "since": 0, "config": "0123456789abcdef"
+    });
+    moto.put("out/l/_lock.json", lock.to_string().as_bytes());
+    let out = taojin_s3(&ws, &["run", "job.toml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s3://taojin/out/l/_lock.json") && stderr.contains("another-machine"),
+        "{stderr}"
+    );
+    // Gone (that run finished): this one takes the lock, runs, and releases it.
+    std::fs::remove_dir_all(ws.path("staging")).ok();
+    let del = moto.http("DELETE", "/taojin/out/l/_lock.json", b"");
+    assert!(del.is_some_and(|(s, _)| s == 204), "delete");
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let keys = moto.list("out/l/");
+    assert!(keys.contains(&"out/l/stats.json".to_string()), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.ends_with("_lock.json")),
+        "released: {keys:?}"
+    );
+}

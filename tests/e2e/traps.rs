@@ -409,3 +409,58 @@ fn damaged_work_files_ask_for_a_rerun_not_a_bug_report() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ids_repeated_across_the_job_are_made_unique_counted_or_refused() {
+    let ws = Workspace::new();
+    let doc = |id: &str, t: &str| serde_json::json!({"id": id, "text": t}).to_string() + "\n";
+    // Two files (two tasks): `a` three times, `b` once; the texts differ.
+    ws.write(
+        "data/1.jsonl",
+        doc("a", "first a") + &doc("b", "only b") + &doc("a", "second a"),
+    );
+    ws.write("data/2.jsonl", doc("a", "third a"));
+    let stages = format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n");
+    let ids = |stage: &str| -> Vec<String> {
+        let mut v: Vec<String> = column(&ws.path("out").join(stage), "id", false)
+            .into_iter()
+            .flatten()
+            .collect();
+        v.sort();
+        v
+    };
+    ws.job("", &input("t", "data"), &stages);
+    ws.run_ok(&["run", "job.toml"]);
+    assert_eq!(
+        ids("normalize"),
+        ["a", "a", "a", "b"],
+        "the first stage keeps them as read"
+    );
+    assert_eq!(
+        ids("exact_dedup"),
+        ["a", "a#2", "a#3", "b"],
+        "unique from the second stage on"
+    );
+    let stats = ws.stats("out");
+    assert_eq!(stats["stages"][0]["counters"]["duplicate_ids"], 2);
+    assert_eq!(stats["stages"][0]["counters"]["duplicate_id_groups"], 1);
+    assert_conserved(&ws, "out");
+    // Deterministic across thread counts (and the same bytes).
+    let job = std::fs::read_to_string(ws.path("job.toml")).expect("job");
+    ws.write(
+        "one.toml",
+        job.replace("output = \"out\"", "output = \"one\""),
+    );
+    ws.run_ok(&["run", "one.toml", "--threads", "1"]);
+    assert_same_parts(&ws.path("out"), &ws.path("one"));
+    // `keep`: counted, left alone.
+    ws.job("on_duplicate_id = \"keep\"", &input("t", "data"), &stages);
+    ws.run_ok(&["run", "job.toml"]);
+    assert_eq!(ids("exact_dedup"), ["a", "a", "a", "b"]);
+    assert_eq!(ws.stats("out")["stages"][0]["counters"]["duplicate_ids"], 2);
+    // `fail`: the run stops naming the id.
+    ws.job("on_duplicate_id = \"fail\"", &input("t", "data"), &stages);
+    let out = ws.taojin(&["run", "job.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("`a`"), "{}", stderr(&out));
+}

@@ -5,6 +5,9 @@
 //! names its own config, and `finalize` releases it; so workers of the same job pass, and
 //! a run of another config (or a local run racing the cluster) is refused with exit 1.
 //! A lock whose process is dead on this host is stale and is broken with a message.
+//! With an `s3://` output the lock is the object `<output>/_lock.json` in the bucket,
+//! created with a conditional PUT (`If-None-Match: *`), so machines that share only the
+//! bucket exclude each other the same way.
 
 use std::fs;
 use std::io::Write;
@@ -34,10 +37,73 @@ pub struct LockInfo {
     pub config: String,
 }
 
-/// A held lock; dropping it releases a local one.
-#[derive(Debug)]
+/// Where a lock lives: a file of the output folder, or an object of an S3 output.
+pub enum LockPlace<'a> {
+    /// `<output>/_lock.json` on a file system.
+    Local(&'a Path),
+    /// `_lock.json` under the output's prefix in the bucket.
+    Remote(&'a crate::storage::Remote),
+}
+
+enum Held {
+    Local(PathBuf),
+    Remote(crate::storage::Remote),
+}
+
+impl LockPlace<'_> {
+    fn name(&self) -> String {
+        match self {
+            LockPlace::Local(dir) => dir.join(LOCK_FILE).display().to_string(),
+            LockPlace::Remote(r) => format!("{}/{LOCK_FILE}", r.url().trim_end_matches('/')),
+        }
+    }
+
+    fn create(&self, info: &LockInfo) -> Result<bool> {
+        match self {
+            LockPlace::Local(dir) => create(&dir.join(LOCK_FILE), info),
+            LockPlace::Remote(r) => {
+                let json = serde_json::to_vec_pretty(info)
+                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                r.create_small(LOCK_FILE, &json)
+            }
+        }
+    }
+
+    fn read(&self) -> Result<Option<Option<LockInfo>>> {
+        let bytes = match self {
+            LockPlace::Local(dir) => match fs::read(dir.join(LOCK_FILE)) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(PipelineError::io(dir.join(LOCK_FILE))(e)),
+            },
+            LockPlace::Remote(r) => r.read_small(LOCK_FILE)?,
+        };
+        Ok(bytes.map(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    fn remove(&self) -> Result<()> {
+        match self {
+            LockPlace::Local(dir) => match fs::remove_file(dir.join(LOCK_FILE)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(PipelineError::io(dir.join(LOCK_FILE))(e))
+                }
+                _ => Ok(()),
+            },
+            LockPlace::Remote(r) => r.delete_file(LOCK_FILE),
+        }
+    }
+
+    fn held(&self) -> Held {
+        match self {
+            LockPlace::Local(dir) => Held::Local(dir.join(LOCK_FILE)),
+            LockPlace::Remote(r) => Held::Remote((*r).clone()),
+        }
+    }
+}
+
+/// A held lock; dropping it releases a local run's.
 pub struct OutputLock {
-    path: PathBuf,
+    held: Held,
     release_on_drop: bool,
 }
 
@@ -91,12 +157,6 @@ impl LockInfo {
     }
 }
 
-fn read(path: &Path) -> Option<LockInfo> {
-    fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
 /// Creates the lock file only if there is none (write aside, then hard-link: atomic).
 fn create(path: &Path, info: &LockInfo) -> Result<bool> {
     let (mut f, pending) = crate::writer::create_tmp(path)?;
@@ -116,82 +176,83 @@ fn create(path: &Path, info: &LockInfo) -> Result<bool> {
 }
 
 impl OutputLock {
-    /// Takes the lock of `output` for `holder` (`local` or `cluster`) and `config`, or
+    /// Takes the lock at `place` for `holder` (`local` or `cluster`) and `config`, or
     /// refuses naming the holder. A cluster lock of the same config is shared.
-    pub fn acquire(output: &Path, holder: &str, config: &str) -> Result<OutputLock> {
-        let path = output.join(LOCK_FILE);
+    pub fn acquire(place: LockPlace<'_>, holder: &str, config: &str) -> Result<OutputLock> {
         let me = LockInfo::new(holder, config);
+        let lock = |release_on_drop| OutputLock {
+            held: place.held(),
+            release_on_drop,
+        };
         for _ in 0..3 {
-            if create(&path, &me)? {
-                return Ok(OutputLock {
-                    path,
-                    release_on_drop: holder == "local",
-                });
+            if place.create(&me)? {
+                return Ok(lock(holder == "local"));
             }
-            let Some(held) = read(&path) else {
-                // Unreadable or half-written by a dead writer: gone on the next try.
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                if read(&path).is_none() {
-                    fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+            let held = match place.read()? {
+                None => continue,
+                Some(Some(h)) => h,
+                Some(None) => {
+                    // Unreadable (a writer died halfway): gone on the next try.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if let Some(None) = place.read()? {
+                        place.remove()?;
+                    }
+                    continue;
                 }
-                continue;
             };
             if holder == "cluster" && held.holder == "cluster" && held.config == config {
-                return Ok(OutputLock {
-                    path,
-                    release_on_drop: false,
-                });
+                return Ok(lock(false));
             }
             if held.is_stale() {
-                tracing::warn!(lock = %path.display(), "breaking the stale lock of a {}", held.describe());
-                fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+                tracing::warn!(lock = %place.name(), "breaking the stale lock of a {}", held.describe());
+                place.remove()?;
                 continue;
             }
-            return Err(refused(&path, &held));
+            return Err(refused(&place.name(), &held));
         }
         Err(PipelineError::Config(format!(
             "{}: could not take the lock",
-            path.display()
+            place.name()
         )))
     }
 
-    /// Checks that a cluster step may write `output`: no lock, or the cluster lock of
-    /// its own config.
-    pub fn check_cluster(output: &Path, config: &str) -> Result<()> {
-        let path = output.join(LOCK_FILE);
-        match read(&path) {
-            Some(held) if !(held.holder == "cluster" && held.config == config) => {
+    /// Checks that a cluster step may write: no lock, or the cluster lock of its config.
+    pub fn check_cluster(place: LockPlace<'_>, config: &str) -> Result<()> {
+        match place.read()? {
+            Some(Some(held)) if !(held.holder == "cluster" && held.config == config) => {
                 if held.is_stale() {
                     return Ok(());
                 }
-                Err(refused(&path, &held))
+                Err(refused(&place.name(), &held))
             }
             _ => Ok(()),
         }
     }
 
     /// Releases a cluster lock (the `finalize` step).
-    pub fn release(output: &Path) -> Result<()> {
-        let path = output.join(LOCK_FILE);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::io(&path)(e)),
-            _ => Ok(()),
-        }
+    pub fn release(place: LockPlace<'_>) -> Result<()> {
+        place.remove()
     }
 }
 
-fn refused(path: &Path, held: &LockInfo) -> PipelineError {
+fn refused(name: &str, held: &LockInfo) -> PipelineError {
     PipelineError::Config(format!(
-        "{}: the output is in use by a {}; wait for it, or delete the lock file if that run is gone",
-        path.display(),
+        "{name}: the output is in use by a {}; wait for it, or delete the lock if that run is gone",
         held.describe()
     ))
 }
 
 impl Drop for OutputLock {
     fn drop(&mut self) {
-        if self.release_on_drop {
-            let _ = fs::remove_file(&self.path);
+        if !self.release_on_drop {
+            return;
+        }
+        let released = match &self.held {
+            Held::Local(path) => fs::remove_file(path).map_err(PipelineError::io(path)),
+            Held::Remote(r) => r.delete_file(LOCK_FILE),
+        };
+        if let Err(e) = released {
+            tracing::warn!("lock not released: {e}");
         }
     }
 }
@@ -203,8 +264,8 @@ mod tests {
     #[test]
     fn one_local_writer_and_stale_locks_break() -> Result<()> {
         let dir = tempfile::tempdir().map_err(PipelineError::io("tmp"))?;
-        let first = OutputLock::acquire(dir.path(), "local", "aaa")?;
-        let second = OutputLock::acquire(dir.path(), "local", "bbb");
+        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "aaa")?;
+        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "bbb");
         assert!(
             second.is_err_and(|e| e.to_string().contains("in use by a local run")),
             "a live holder refuses"
@@ -215,19 +276,20 @@ mod tests {
         let mut dead = LockInfo::new("local", "ccc");
         dead.pid = u32::MAX;
         create(&dir.path().join(LOCK_FILE), &dead)?;
-        let taken = OutputLock::acquire(dir.path(), "local", "ddd")?;
-        assert_eq!(
-            read(&dir.path().join(LOCK_FILE)).map(|l| l.config),
-            Some("ddd".into())
-        );
+        let taken = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ddd")?;
+        let now = LockPlace::Local(dir.path())
+            .read()?
+            .flatten()
+            .map(|l| l.config);
+        assert_eq!(now, Some("ddd".into()));
         drop(taken);
         // Cluster workers of one config share; another config is refused.
-        OutputLock::acquire(dir.path(), "cluster", "eee")?;
-        OutputLock::acquire(dir.path(), "cluster", "eee")?;
-        OutputLock::check_cluster(dir.path(), "eee")?;
-        assert!(OutputLock::check_cluster(dir.path(), "fff").is_err());
-        assert!(OutputLock::acquire(dir.path(), "local", "eee").is_err());
-        OutputLock::release(dir.path())?;
+        OutputLock::acquire(LockPlace::Local(dir.path()), "cluster", "eee")?;
+        OutputLock::acquire(LockPlace::Local(dir.path()), "cluster", "eee")?;
+        OutputLock::check_cluster(LockPlace::Local(dir.path()), "eee")?;
+        assert!(OutputLock::check_cluster(LockPlace::Local(dir.path()), "fff").is_err());
+        assert!(OutputLock::acquire(LockPlace::Local(dir.path()), "local", "eee").is_err());
+        OutputLock::release(LockPlace::Local(dir.path()))?;
         Ok(())
     }
 }

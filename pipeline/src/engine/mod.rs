@@ -8,6 +8,7 @@
 //! given the same task write identical bytes through unique temporary names and renames,
 //! the marker last.
 
+pub mod ids;
 pub mod lock;
 pub mod stage_dir;
 pub mod steps;
@@ -61,7 +62,12 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     let mut plan = plan_until(job, opts.until.as_deref())?;
     let worker = Worker::new(job, opts.threads)?;
     std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
-    let _lock = lock::OutputLock::acquire(&plan.output, "local", &config_of(job))?;
+    let remote = job.remote()?;
+    let place = match &remote {
+        Some(r) => lock::LockPlace::Remote(r),
+        None => lock::LockPlace::Local(&plan.output),
+    };
+    let _lock = lock::OutputLock::acquire(place, "local", &config_of(job))?;
     tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads = worker.pool.current_num_threads(), "planned");
     let all: Vec<usize> = (0..plan.stages.len()).collect();
     worker.prepare(&plan, &all, opts.force)?;
@@ -69,7 +75,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     let mut seconds = vec![0f64; plan.stages.len()];
     let mut built: Option<(usize, Built)> = None;
     let list = steps(&plan);
-    for (i, step) in list.iter().enumerate() {
+    for step in &list {
         if matches!(step.phase, Phase::Prepare | Phase::Finalize) {
             continue;
         }
@@ -89,8 +95,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         if step.finishes_stage() {
             ran[step.stage] = n;
         }
-        let last_of_stage = list.get(i + 1).is_none_or(|s| s.stage != step.stage);
-        if last_of_stage && step.finishes_stage() {
+        if step.finishes_stage() {
             let st = &plan.stages[step.stage];
             let dir = StageDir::new(&plan.output, st);
             match n {
@@ -134,11 +139,16 @@ pub fn run_step(
     }
     let mine = assigned(task, workers, step.tasks);
     let worker = Worker::new(job, threads)?;
+    let remote = job.remote()?;
+    let place = || match &remote {
+        Some(r) => lock::LockPlace::Remote(r),
+        None => lock::LockPlace::Local(&plan.output),
+    };
     if step.phase == Phase::Prepare {
         std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
-        lock::OutputLock::acquire(&plan.output, "cluster", &config_of(job))?;
+        lock::OutputLock::acquire(place(), "cluster", &config_of(job))?;
     } else {
-        lock::OutputLock::check_cluster(&plan.output, &config_of(job))?;
+        lock::OutputLock::check_cluster(place(), &config_of(job))?;
     }
     match step.phase {
         Phase::Prepare => {
@@ -165,7 +175,7 @@ pub fn run_step(
                 )));
             }
             let stats = worker.finalize(&plan, &vec![0; plan.stages.len()])?;
-            lock::OutputLock::release(&plan.output)?;
+            lock::OutputLock::release(place())?;
             Ok(crate::report::funnel(&stats))
         }
         Phase::Setup => {
@@ -354,6 +364,14 @@ impl<'a> Worker<'a> {
             crate::registry::setup(&st.spec, self.job, &prev.dir)?;
             return Ok(1);
         }
+        if step.phase == Phase::Ids {
+            let counters = ids::resolve(&dir, self.job.spec.job.on_duplicate_id)?;
+            dir.mark_ids(&counters)?;
+            if let Some(s) = &self.sync {
+                s.after_step(plan, step)?;
+            }
+            return Ok(1);
+        }
         if built.as_ref().is_none_or(|(s, _)| *s != step.stage) {
             let stage =
                 crate::registry::build(&st.spec, self.job, prev.as_ref().map(|p| p.dir.as_path()))?;
@@ -363,10 +381,21 @@ impl<'a> Worker<'a> {
             return Err(PipelineError::Internal("stage not built".into()));
         };
         let bar = self.progress.stage(&step.name, todo.len());
-        let input = |t: usize| match &prev {
-            None => TaskInput::Split(&plan.splits[t]),
-            Some(prev) => TaskInput::Part(prev.part(t)),
+        // The second stage reads the first with its repeated ids made unique.
+        let renamed = |t: usize| match step.stage {
+            1 => prev.as_ref().map_or(Ok(Vec::new()), |p| ids::renames(p, t)),
+            _ => Ok(Vec::new()),
         };
+        let input = |t: usize| -> Result<TaskInput<'_>> {
+            Ok(match &prev {
+                None => TaskInput::Split(&plan.splits[t]),
+                Some(prev) => TaskInput::Part {
+                    path: prev.part(t),
+                    renames: renamed(t)?,
+                },
+            })
+        };
+        let first = (step.stage == 0).then_some(&dir);
         let crash_task = self
             .failpoint
             .as_ref()
@@ -382,10 +411,11 @@ impl<'a> Worker<'a> {
                 props: self.props.clone(),
                 progress: &bar,
                 crash_task,
+                ids: first,
             };
             let results: Vec<Result<_>> = self.pool.install(|| {
                 todo.par_iter()
-                    .map(|&t| run_task(&run, t, input(t)))
+                    .map(|&t| run_task(&run, t, input(t)?))
                     .collect()
             });
             // The first failure in task order, whatever order the threads met them in.
@@ -472,6 +502,16 @@ impl<'a> Worker<'a> {
                 )));
             }
             Phase::Apply => {}
+            Phase::Ids => {
+                let left = dir.pending(st.tasks, |t| dir.task_done(t)).len();
+                if left > 0 {
+                    return Err(PipelineError::Config(format!(
+                        "`{}` needs stage `{}` finished; {left} of its tasks are not done",
+                        step.name,
+                        st.spec.name()
+                    )));
+                }
+            }
             _ => {
                 if let Some(prev) = step.stage.checked_sub(1).map(|i| &plan.stages[i]) {
                     let pd = StageDir::new(&plan.output, prev);
@@ -525,7 +565,7 @@ fn stage_stats(plan: &Plan, i: usize, ran: usize) -> Result<StageStats> {
     let mut stats = StageStats::from_tasks(st.spec.name(), st.spec.kind(), &tasks);
     stats.tasks_resumed = st.tasks.saturating_sub(ran);
     stats.config = st.hash.clone();
-    stats.counters.extend(dir.reduce_counters()?);
+    stats.counters.extend(dir.phase_counters()?);
     stats.seconds = dir
         .meta()
         .and_then(|m| m.seconds)

@@ -151,12 +151,31 @@ impl StageDir {
         write_atomic(&self.phase_marker("reduce"), self.hash.as_bytes())
     }
 
-    /// The counters of a finished reduce (none when the stage has no reduce).
-    pub fn reduce_counters(&self) -> Result<Vec<(String, u64)>> {
-        if !self.reduce_done() {
+    /// True when the `:ids` step (duplicate ids of the first stage) has finished.
+    pub fn ids_done(&self) -> bool {
+        self.holds_hash(&self.phase_marker("ids"))
+    }
+
+    /// Keeps the `:ids` step's counters, then marks it done.
+    pub fn mark_ids(&self, counters: &[(String, u64)]) -> Result<()> {
+        let json =
+            serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
+        write_atomic(&self.work().join("ids-counters.json"), &json)?;
+        write_atomic(&self.phase_marker("ids"), self.hash.as_bytes())
+    }
+
+    /// The counters of the finished phases (reduce, ids) of the stage.
+    pub fn phase_counters(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = self.read_counters(self.reduce_done(), "reduce-counters.json")?;
+        out.extend(self.read_counters(self.ids_done(), "ids-counters.json")?);
+        Ok(out)
+    }
+
+    fn read_counters(&self, done: bool, name: &str) -> Result<Vec<(String, u64)>> {
+        if !done {
             return Ok(Vec::new());
         }
-        let path = self.work().join("reduce-counters.json");
+        let path = self.work().join(name);
         let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
         serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, e))
     }

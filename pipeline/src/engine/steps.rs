@@ -3,7 +3,8 @@
 //!
 //! - `prepare` (1 task): makes every stage folder ready (a folder holding another config
 //!   is wiped, temporary files of dead writers are deleted). Only this step deletes.
-//! - `<stage>` (one task per part) for per-document stages;
+//! - `<stage>` (one task per part) for per-document stages, and after the first one
+//!   `<stage>:ids` (1 task), which makes ids repeated across the job unique;
 //! - `<stage>:setup` (1 task) where a global stage needs one-off work first (training the
 //!   tokenizer), so workers never race on it;
 //! - `<stage>:map`, `<stage>:reduce` (1 task; its partitions run on the task's threads),
@@ -20,6 +21,8 @@ pub enum Phase {
     Prepare,
     /// A per-document stage.
     Map,
+    /// Duplicate ids of the first stage, made unique for every later reader.
+    Ids,
     /// One-off work of a global stage before its map (trains the tokenizer if it must).
     Setup,
     /// The map phase of a global stage.
@@ -66,6 +69,9 @@ pub fn steps(plan: &Plan) -> Vec<Step> {
         let name = st.spec.name();
         if !crate::registry::is_global(&st.spec) {
             out.push(step(name.into(), i, Phase::Map, st.tasks));
+            if i == 0 {
+                out.push(step(format!("{name}:ids"), i, Phase::Ids, 1));
+            }
             continue;
         }
         if crate::registry::has_setup(&st.spec) {
@@ -92,6 +98,7 @@ pub fn pending(plan: &Plan, step: &Step) -> Vec<usize> {
         Phase::Map | Phase::Apply => dir.pending(step.tasks, |t| dir.task_done(t)),
         Phase::GlobalMap => dir.pending(step.tasks, |t| dir.map_done(t)),
         Phase::Reduce => dir.pending(1, |_| dir.reduce_done()),
+        Phase::Ids => dir.pending(1, |_| dir.ids_done()),
         Phase::Setup | Phase::Prepare | Phase::Finalize => Vec::new(),
     }
 }

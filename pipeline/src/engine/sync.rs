@@ -61,7 +61,7 @@ impl S3Sync {
     /// reduce and apply phases, so the worker knows what is done.
     pub fn pull_state(&self, plan: &Plan, step: &Step) -> Result<()> {
         let name = plan.stages[step.stage].spec.name();
-        let work = matches!(step.phase, Phase::Reduce | Phase::Apply);
+        let work = matches!(step.phase, Phase::Reduce | Phase::Apply | Phase::Ids);
         let prefix = format!("{name}/_work/");
         self.remote.pull(name, &|rel: &str| {
             is_small(rel) || (work && rel.starts_with(prefix.as_str()))
@@ -82,6 +82,7 @@ impl S3Sync {
         let all = step.phase == Phase::Setup;
         self.remote.pull(prev.spec.name(), &|rel: &str| {
             all || is_small(rel)
+                || rel.contains("/_work/id-renames-")
                 || (!rel.contains("/removed/") && parts.iter().any(|p| rel.ends_with(p.as_str())))
         })?;
         Ok(())

@@ -55,6 +55,9 @@ pub struct GlobalCtx<'a> {
     pub pool: &'a rayon::ThreadPool,
     /// The stage's config hash.
     pub hash: String,
+    /// The job's first stage when it is the input: its repeated ids are rewritten while
+    /// reading (see [`crate::engine::ids`]).
+    pub first_stage: Option<StageDir>,
 }
 
 impl<'a> GlobalCtx<'a> {
@@ -87,7 +90,9 @@ impl<'a> GlobalCtx<'a> {
             acc.saturating_mul(stage.spill_bytes_per_doc()),
             stage.memory_limit(),
         );
+        let first_stage = (index == 1).then(|| prev.clone());
         Ok(GlobalCtx {
+            first_stage,
             output: plan.output.clone(),
             work: StageDir::new(&plan.output, planned).work(),
             prev_dir: prev.dir,
@@ -129,8 +134,16 @@ impl<'a> GlobalCtx<'a> {
             .with_batch_size(self.job.job.batch_rows)
             .build()
             .map_err(PipelineError::parquet(&path))?;
+        let renames = match &self.first_stage {
+            Some(dir) => crate::engine::ids::renames(dir, task)?,
+            None => Vec::new(),
+        };
+        let mut row = 0u64;
         for batch in reader {
-            f(&batch?)?;
+            let batch = batch?;
+            let n = batch.num_rows() as u64;
+            f(&crate::engine::ids::apply(batch, row, &renames)?)?;
+            row += n;
         }
         Ok(())
     }

@@ -1,0 +1,268 @@
+//! Duplicate ids across a job. Dedup survivors, cluster ids and `explain` all name
+//! documents by id, so the engine makes ids unique right after the first stage:
+//!
+//! 1. each task of the first stage writes the 128-bit hash of every kept document's id,
+//!    sorted, to `<stage>/_work/ids-NNNNN.bin` (20 bytes a document);
+//! 2. the `<stage>:ids` step merges those files (k-way, one small buffer per task, so
+//!    memory does not grow with the job) and, under `on_duplicate_id = "suffix"`, writes
+//!    `_work/id-renames-NNNNN.bin` for the tasks whose rows repeat an id seen earlier in
+//!    (task, row) order; `keep` only counts, `fail` stops naming the id;
+//! 3. every reader of the first stage's parts (the second stage's tasks, a global
+//!    stage's map phase) applies the renames: the k-th occurrence becomes `ID#k`.
+//!
+//! The first stage's own part files keep the ids as read.
+
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use taojin_schemas::{DuplicateIdPolicy, columns};
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::engine::stage_dir::StageDir;
+use crate::error::{PipelineError, Result};
+use crate::global::spill::damaged;
+
+/// Bytes of one id record: the id's hash, its row in the task's part file.
+const RECORD: usize = 20;
+
+fn ids_file(dir: &StageDir, task: usize) -> PathBuf {
+    dir.work().join(format!("ids-{task:05}.bin"))
+}
+
+fn renames_file(dir: &StageDir, task: usize) -> PathBuf {
+    dir.work().join(format!("id-renames-{task:05}.bin"))
+}
+
+/// The id hashes of one first-stage task, in the order its rows are kept.
+#[derive(Debug, Default)]
+pub struct IdCollector {
+    rows: u32,
+    records: Vec<(u128, u32)>,
+}
+
+impl IdCollector {
+    /// Adds the ids of a batch of kept rows.
+    pub fn add(&mut self, kept: &RecordBatch) -> Result<()> {
+        let ids = kept
+            .column_by_name(columns::ID)
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| PipelineError::Internal("kept rows without an `id`".into()))?;
+        for id in ids.iter() {
+            self.records
+                .push((xxh3_128(id.unwrap_or("").as_bytes()), self.rows));
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the task's id file (sorted by hash, then row).
+    pub fn finish(mut self, dir: &StageDir, task: usize) -> Result<()> {
+        self.records.sort_unstable();
+        let mut bytes = Vec::with_capacity(self.records.len() * RECORD);
+        for (h, row) in &self.records {
+            bytes.extend_from_slice(&h.to_le_bytes());
+            bytes.extend_from_slice(&row.to_le_bytes());
+        }
+        crate::writer::write_atomic(&ids_file(dir, task), &bytes)
+    }
+}
+
+/// One task's id file, read record by record.
+struct IdStream {
+    reader: BufReader<File>,
+    task: usize,
+}
+
+impl IdStream {
+    fn next(&mut self) -> Result<Option<(u128, usize, u32)>> {
+        let mut rec = [0u8; RECORD];
+        let mut got = 0;
+        while got < RECORD {
+            let n = self
+                .reader
+                .read(&mut rec[got..])
+                .map_err(|e| PipelineError::Io {
+                    path: PathBuf::from(format!("ids-{:05}.bin", self.task)),
+                    source: e,
+                })?;
+            if n == 0 {
+                return match got {
+                    0 => Ok(None),
+                    _ => Err(damaged(&format!("ids-{:05}.bin", self.task))),
+                };
+            }
+            got += n;
+        }
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&rec[..16]);
+        let mut r = [0u8; 4];
+        r.copy_from_slice(&rec[16..]);
+        Ok(Some((
+            u128::from_le_bytes(h),
+            self.task,
+            u32::from_le_bytes(r),
+        )))
+    }
+}
+
+/// The `:ids` step: finds repeated ids across the first stage's tasks and, by `policy`,
+/// writes renames, only counts, or fails. Returns its counters.
+pub fn resolve(dir: &StageDir, policy: DuplicateIdPolicy) -> Result<Vec<(String, u64)>> {
+    let mut streams = Vec::with_capacity(dir.tasks());
+    for t in 0..dir.tasks() {
+        let path = ids_file(dir, t);
+        let f = File::open(&path).map_err(PipelineError::io(&path))?;
+        streams.push(IdStream {
+            reader: BufReader::with_capacity(64 << 10, f),
+            task: t,
+        });
+    }
+    let mut heap = BinaryHeap::new();
+    for s in &mut streams {
+        if let Some(r) = s.next()? {
+            heap.push(std::cmp::Reverse(r));
+        }
+    }
+    let mut renames: Vec<Vec<(u32, u32)>> = vec![Vec::new(); dir.tasks()];
+    let (mut duplicates, mut groups) = (0u64, 0u64);
+    let mut first: Option<(usize, u32)> = None;
+    let (mut current, mut k) = (None, 0u32);
+    while let Some(std::cmp::Reverse((h, task, row))) = heap.pop() {
+        if current == Some(h) {
+            k += 1;
+            duplicates += 1;
+            if k == 2 {
+                groups += 1;
+            }
+            first.get_or_insert((task, row));
+            renames[task].push((row, k));
+        } else {
+            current = Some(h);
+            k = 1;
+        }
+        if let Some(r) = streams[task].next()? {
+            heap.push(std::cmp::Reverse(r));
+        }
+    }
+    if let Some((task, row)) = first {
+        let id = id_at(dir, task, row)?;
+        match policy {
+            DuplicateIdPolicy::Fail => {
+                return Err(PipelineError::Config(format!(
+                    "{duplicates} documents repeat an id of the job (first: `{id}`); set job.on_duplicate_id = \"suffix\" or \"keep\""
+                )));
+            }
+            DuplicateIdPolicy::Keep => tracing::warn!(
+                duplicates,
+                first = %id,
+                "documents repeat ids of the job; kept as they are (on_duplicate_id = \"keep\")"
+            ),
+            DuplicateIdPolicy::Suffix => tracing::warn!(
+                duplicates,
+                first = %id,
+                "documents repeat ids of the job; made unique as ID#2, ID#3, … from the next stage on"
+            ),
+        }
+    }
+    for (t, list) in renames.iter_mut().enumerate() {
+        let path = renames_file(dir, t);
+        if policy != DuplicateIdPolicy::Suffix || list.is_empty() {
+            // A rename file of an earlier attempt of another policy must not survive.
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(PipelineError::io(&path)(e));
+                }
+                _ => continue,
+            }
+        }
+        list.sort_unstable();
+        let bytes: Vec<u8> = list
+            .iter()
+            .flat_map(|(row, k)| row.to_le_bytes().into_iter().chain(k.to_le_bytes()))
+            .collect();
+        crate::writer::write_atomic(&path, &bytes)?;
+    }
+    Ok(vec![
+        ("duplicate_ids".into(), duplicates),
+        ("duplicate_id_groups".into(), groups),
+    ])
+}
+
+/// The id at `row` of task `task`'s part file (for messages).
+fn id_at(dir: &StageDir, task: usize, row: u32) -> Result<String> {
+    let path = dir.part(task);
+    let f = File::open(&path).map_err(PipelineError::io(&path))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(PipelineError::parquet(&path))?
+        .build()
+        .map_err(PipelineError::parquet(&path))?;
+    let mut at = row as usize;
+    for batch in reader {
+        let batch = batch?;
+        if at < batch.num_rows() {
+            let ids = batch
+                .column_by_name(columns::ID)
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| PipelineError::Internal("part without `id`".into()))?;
+            return Ok(ids.value(at).to_string());
+        }
+        at -= batch.num_rows();
+    }
+    Err(damaged(&format!("ids-{task:05}.bin")))
+}
+
+/// The renames of task `task` of the first stage: (row, occurrence) sorted by row.
+pub fn renames(dir: &StageDir, task: usize) -> Result<Vec<(u32, u32)>> {
+    let path = renames_file(dir, task);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(PipelineError::io(&path)(e)),
+    };
+    if bytes.len() % 8 != 0 {
+        return Err(damaged(&format!("id-renames-{task:05}.bin")));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| {
+            let (a, b) = c.split_at(4);
+            let n = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], x[3]]);
+            (n(a), n(b))
+        })
+        .collect())
+}
+
+/// `batch` (rows `offset..` of its part) with the renamed ids rewritten as `ID#k`.
+pub fn apply(batch: RecordBatch, offset: u64, renames: &[(u32, u32)]) -> Result<RecordBatch> {
+    let end = offset + batch.num_rows() as u64;
+    let start = renames.partition_point(|(r, _)| u64::from(*r) < offset);
+    let here = &renames[start..];
+    if here.first().is_none_or(|(r, _)| u64::from(*r) >= end) {
+        return Ok(batch);
+    }
+    let Some(index) = batch.schema().index_of(columns::ID).ok() else {
+        return Err(PipelineError::Internal("batch without `id`".into()));
+    };
+    let ids = batch.column(index).as_string::<i32>();
+    let mut next = here.iter().peekable();
+    let renamed: StringArray = (0..ids.len())
+        .map(|i| {
+            let row = offset + i as u64;
+            let id = ids.is_valid(i).then(|| ids.value(i));
+            match next.peek() {
+                Some((r, k)) if u64::from(*r) == row => {
+                    next.next();
+                    Some(format!("{}#{k}", id.unwrap_or("")))
+                }
+                _ => id.map(str::to_string),
+            }
+        })
+        .collect();
+    let mut cols = batch.columns().to_vec();
+    cols[index] = Arc::new(renamed);
+    Ok(RecordBatch::try_new(batch.schema(), cols)?)
+}
