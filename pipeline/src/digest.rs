@@ -20,6 +20,12 @@ pub const CACHE_FILE: &str = "_file_hashes.json";
 struct Entry {
     size: u64,
     mtime_ns: u128,
+    /// Inode and change time: a rewrite that keeps size and mtime (`cp -p`, `rsync -t`,
+    /// or within the mtime granularity) still changes these.
+    #[serde(default)]
+    ino: u64,
+    #[serde(default)]
+    ctime_ns: i128,
     sha256: String,
 }
 
@@ -65,10 +71,17 @@ impl DigestCache {
             .unwrap_or_else(|_| path.to_path_buf())
             .to_string_lossy()
             .into_owned();
+        use std::os::unix::fs::MetadataExt;
         let (size, mtime) = (meta.len(), mtime_ns(&meta));
+        let (ino, ctime) = (
+            meta.ino(),
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        );
         if let Some(e) = self.entries.get(&key)
             && e.size == size
             && e.mtime_ns == mtime
+            && e.ino == ino
+            && e.ctime_ns == ctime
         {
             return Ok(Some(e.sha256.clone()));
         }
@@ -78,6 +91,8 @@ impl DigestCache {
             Entry {
                 size,
                 mtime_ns: mtime,
+                ino,
+                ctime_ns: ctime,
                 sha256: sha256.clone(),
             },
         );

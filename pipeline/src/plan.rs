@@ -93,6 +93,21 @@ fn format_of(path: &Path, declared: Option<InputFormat>) -> Option<FileFormat> {
     }
 }
 
+/// The glob of an input path, with the job file's folder (when the path is relative)
+/// escaped: a folder named `data[1]` is a name, not a character class.
+fn glob_pattern(job: &LoadedJob, path: &str) -> String {
+    match Path::new(path).is_absolute() {
+        true => path.to_string(),
+        false => {
+            let dir = globset::escape(&job.dir.to_string_lossy());
+            match dir.is_empty() {
+                true => path.to_string(),
+                false => format!("{}/{path}", dir.trim_end_matches('/')),
+            }
+        }
+    }
+}
+
 /// The files and folders a glob matches (`*`, `?`, `[…]`, `{a,b}` and `**`, by
 /// `globset`), found by walking the pattern's base folder no deeper than the pattern
 /// reaches; hidden entries are not matched. A matched folder is walked later, whole.
@@ -231,9 +246,13 @@ pub fn input_files(
         return s3_input_files(job, &key, input, skipped);
     }
     let pattern = job.resolve(&input.path);
-    let pattern_str = pattern.to_string_lossy().into_owned();
     let mut matched: Vec<PathBuf> = match has_glob(&input.path) {
-        true => glob_matches(&pattern, &pattern_str, input.follow_links).map_err(|e| {
+        true => glob_matches(
+            &pattern,
+            &glob_pattern(job, &input.path),
+            input.follow_links,
+        )
+        .map_err(|e| {
             PipelineError::Config(format!(
                 "{}: {key} `{}`: {e}",
                 job.path.display(),

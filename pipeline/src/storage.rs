@@ -356,17 +356,39 @@ impl S3 {
 
     /// Aborts incomplete multipart uploads under `prefix` (left by dead workers).
     pub fn abort_stale_uploads(&self, bucket: &str, prefix: &str) -> Result<usize> {
+        // `out/` and not `out`: the uploads of a job writing `out2/` are not ours.
+        let prefix = match prefix.is_empty() || prefix.ends_with('/') {
+            true => prefix.to_string(),
+            false => format!("{prefix}/"),
+        };
         self.block(async {
-            let resp = self
-                .client
-                .list_multipart_uploads()
-                .bucket(bucket)
-                .prefix(prefix)
-                .send()
-                .await
-                .map_err(|e| s3_err(&format!("listing uploads under s3://{bucket}/{prefix}"), e))?;
+            let mut uploads = Vec::new();
+            let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+            loop {
+                let resp = self
+                    .client
+                    .list_multipart_uploads()
+                    .bucket(bucket)
+                    .prefix(&prefix)
+                    .set_key_marker(key_marker.clone())
+                    .set_upload_id_marker(id_marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        s3_err(&format!("listing uploads under s3://{bucket}/{prefix}"), e)
+                    })?;
+                uploads.extend(resp.uploads().iter().cloned());
+                if !resp.is_truncated().unwrap_or(false) {
+                    break;
+                }
+                key_marker = resp.next_key_marker().map(str::to_string);
+                id_marker = resp.next_upload_id_marker().map(str::to_string);
+                if key_marker.is_none() && id_marker.is_none() {
+                    break;
+                }
+            }
             let mut n = 0;
-            for u in resp.uploads() {
+            for u in &uploads {
                 if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
                     self.client
                         .abort_multipart_upload()

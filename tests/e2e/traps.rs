@@ -379,7 +379,7 @@ fn damaged_work_files_ask_for_a_rerun_not_a_bug_report() {
         &input("t", "data/docs.jsonl"),
         &format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n"),
     );
-    for step in ["prepare", "normalize", "exact_dedup:map"] {
+    for step in ["prepare", "normalize", "normalize:ids", "exact_dedup:map"] {
         ws.run_ok(&["run", "job.toml", "--stage", step, "--task", "0"]);
     }
     let work = ws.path("out/exact_dedup/_work");
@@ -458,6 +458,35 @@ fn ids_repeated_across_the_job_are_made_unique_counted_or_refused() {
     ws.run_ok(&["run", "job.toml"]);
     assert_eq!(ids("exact_dedup"), ["a", "a", "a", "b"]);
     assert_eq!(ws.stats("out")["stages"][0]["counters"]["duplicate_ids"], 2);
+    // A cluster step of the second stage started before `normalize:ids` is refused.
+    ws.write("c.toml", job.replace("output = \"out\"", "output = \"c\""));
+    ws.run_ok(&["run", "c.toml", "--stage", "prepare", "--task", "0"]);
+    ws.run_ok(&[
+        "run",
+        "c.toml",
+        "--stage",
+        "normalize",
+        "--task",
+        "0",
+        "--tasks",
+        "1",
+    ]);
+    let early = ws.taojin(&[
+        "run",
+        "c.toml",
+        "--stage",
+        "exact_dedup:map",
+        "--task",
+        "0",
+        "--tasks",
+        "1",
+    ]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        stderr(&early).contains("normalize:ids"),
+        "{}",
+        stderr(&early)
+    );
     // `fail`: the run stops naming the id.
     ws.job("on_duplicate_id = \"fail\"", &input("t", "data"), &stages);
     let out = ws.taojin(&["run", "job.toml"]);

@@ -149,7 +149,9 @@ pub fn resolve(dir: &StageDir, policy: DuplicateIdPolicy) -> Result<Vec<(String,
         }
     }
     if let Some((task, row)) = first {
-        let id = id_at(dir, task, row)?;
+        // The part may be elsewhere (a cluster worker pulls only `_work/`): then say where.
+        let id = id_at(dir, task, row)
+            .unwrap_or_else(|_| format!("the id of row {row} of part-{task:05}"));
         match policy {
             DuplicateIdPolicy::Fail => {
                 return Err(PipelineError::Config(format!(

@@ -523,6 +523,14 @@ impl<'a> Worker<'a> {
                             prev.spec.name()
                         )));
                     }
+                    // The first stage's repeated ids must be resolved before anyone reads it.
+                    if step.stage == 1 && !pd.ids_done() {
+                        return Err(PipelineError::Config(format!(
+                            "`{}` needs `{}:ids` done first",
+                            step.name,
+                            prev.spec.name()
+                        )));
+                    }
                 }
             }
         }

@@ -24,9 +24,9 @@ use crate::task::TaskPaths;
 use crate::writer::{remove_tmp_files, write_atomic};
 
 /// Version of everything taojin writes under a stage folder (part files, spill and
-/// decision records, markers). A folder of another version is never reused: it is part
+/// decision records, markers). 3: the first stage writes `_work/ids-*.bin`. A folder of another version is never reused: it is part
 /// of every config hash, and `_stage.json` records it.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// `<stage>/_stage.json`: which config the stage folder holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
