@@ -41,6 +41,8 @@ pub struct Plan {
     /// Input entries not read, by reason (non-regular files, link loops, files reached
     /// twice); reported as counters of the first stage.
     pub skipped: Skipped,
+    /// What the config hashes know of the input files (names, sizes, mtimes or digests).
+    pub inputs_fingerprint: String,
 }
 
 fn has_glob(s: &str) -> bool {
@@ -562,6 +564,23 @@ fn plan_with(job: &LoadedJob, save_digests: bool) -> Result<Plan> {
         }
         splits.extend(splits_of(i, &files, spec.job.split_bytes)?);
     }
+    let mut plan = Plan {
+        output,
+        splits,
+        stages: Vec::new(),
+        skipped,
+        inputs_fingerprint: fingerprint,
+    };
+    hash_stages(job, &mut plan, &mut digests)?;
+    if save_digests {
+        digests.save();
+    }
+    Ok(plan)
+}
+
+/// The stages' config hashes from the inputs found and the files each stage reads now.
+fn hash_stages(job: &LoadedJob, plan: &mut Plan, digests: &mut DigestCache) -> Result<()> {
+    let spec = &job.spec;
     let mut stage_files = Vec::with_capacity(spec.stages.len());
     for stage in &spec.stages {
         let mut line = String::new();
@@ -574,26 +593,30 @@ fn plan_with(job: &LoadedJob, save_digests: bool) -> Result<Plan> {
         }
         stage_files.push(line);
     }
-    if save_digests {
-        digests.save();
-    }
-    let hashes = spec.stage_hashes(FORMAT_VERSION, &fingerprint, &stage_files);
-    let stages = spec
+    let hashes = spec.stage_hashes(FORMAT_VERSION, &plan.inputs_fingerprint, &stage_files);
+    let tasks = plan.splits.len();
+    let kept = plan.stages.len();
+    plan.stages = spec
         .stages
         .iter()
         .zip(hashes)
         .map(|(s, hash)| PlannedStage {
             spec: s.clone(),
             hash,
-            tasks: splits.len(),
+            tasks,
         })
+        .take(if kept == 0 { usize::MAX } else { kept })
         .collect();
-    Ok(Plan {
-        output,
-        splits,
-        stages,
-        skipped,
-    })
+    Ok(())
+}
+
+/// Recomputes the config hashes after a setup step wrote a file a stage reads (a trained
+/// tokenizer), without walking the inputs again; a plan cut by `--until` stays cut.
+pub fn rehash(job: &LoadedJob, plan: &mut Plan) -> Result<()> {
+    let mut digests = DigestCache::load(&plan.output);
+    hash_stages(job, plan, &mut digests)?;
+    digests.save();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -218,7 +218,7 @@ fn arguments_and_values_that_cannot_work_are_refused() {
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains(key), "{key}: {err}");
         // Printed once, not two or three times in one line.
-        assert_eq!(err.matches("invalid value").count().max(1), 1, "{err}");
+        assert!(err.matches("invalid value").count() <= 1, "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }

@@ -26,6 +26,12 @@ use crate::engine::stage_dir::StageDir;
 use crate::error::{PipelineError, Result};
 use crate::global::spill::damaged;
 
+/// The job's first stage when stage `index` reads it (the one stage whose input carries
+/// renames), else `None`.
+pub fn first_stage_input(plan: &crate::plan::Plan, index: usize) -> Option<StageDir> {
+    (index == 1).then(|| StageDir::new(&plan.output, &plan.stages[0]))
+}
+
 /// Bytes of one id record: the id's hash, its row in the task's part file.
 const RECORD: usize = 20;
 
@@ -74,6 +80,7 @@ impl IdCollector {
 /// One task's id file, read record by record.
 struct IdStream {
     reader: BufReader<File>,
+    path: PathBuf,
     task: usize,
 }
 
@@ -85,10 +92,7 @@ impl IdStream {
             let n = self
                 .reader
                 .read(&mut rec[got..])
-                .map_err(|e| PipelineError::Io {
-                    path: PathBuf::from(format!("ids-{:05}.bin", self.task)),
-                    source: e,
-                })?;
+                .map_err(PipelineError::io(&self.path))?;
             if n == 0 {
                 return match got {
                     0 => Ok(None),
@@ -118,6 +122,7 @@ pub fn resolve(dir: &StageDir, policy: DuplicateIdPolicy) -> Result<Vec<(String,
         let f = File::open(&path).map_err(PipelineError::io(&path))?;
         streams.push(IdStream {
             reader: BufReader::with_capacity(64 << 10, f),
+            path,
             task: t,
         });
     }

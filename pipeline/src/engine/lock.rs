@@ -272,7 +272,7 @@ mod tests {
         );
         drop(first);
         assert!(!dir.path().join(LOCK_FILE).exists(), "released on drop");
-        // A dead process's lock: pid 0 never has a /proc entry.
+        // A dead process's lock: no process has pid u32::MAX, so /proc has no entry.
         let mut dead = LockInfo::new("local", "ccc");
         dead.pid = u32::MAX;
         create(&dir.path().join(LOCK_FILE), &dead)?;

@@ -69,8 +69,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     };
     let _lock = lock::OutputLock::acquire(place, "local", &config_of(job))?;
     tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads = worker.pool.current_num_threads(), "planned");
-    let all: Vec<usize> = (0..plan.stages.len()).collect();
-    worker.prepare(&plan, &all, opts.force)?;
+    worker.prepare(&plan, opts.force)?;
     let mut ran = vec![0usize; plan.stages.len()];
     let mut seconds = vec![0f64; plan.stages.len()];
     let mut built: Option<(usize, Built)> = None;
@@ -79,17 +78,14 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         if matches!(step.phase, Phase::Prepare | Phase::Finalize) {
             continue;
         }
-        if built.as_ref().is_some_and(|(s, _)| *s != step.stage) {
-            built = None;
-        }
         let start = Instant::now();
         let tasks: Vec<usize> = (0..step.tasks).collect();
         let n = worker.run_step(&plan, step, &tasks, &mut built)?;
         seconds[step.stage] += start.elapsed().as_secs_f64();
         if step.phase == Phase::Setup {
             // The setup wrote a file the stage's config hash covers (the tokenizer).
-            plan = plan_until(job, opts.until.as_deref())?;
-            worker.prepare(&plan, &[step.stage], false)?;
+            crate::plan::rehash(job, &mut plan)?;
+            worker.prepare_stages(&plan, &[step.stage], false)?;
             built = None;
         }
         if step.finishes_stage() {
@@ -152,8 +148,7 @@ pub fn run_step(
     }
     match step.phase {
         Phase::Prepare => {
-            let stages: Vec<usize> = (0..plan.stages.len()).collect();
-            worker.prepare(&plan, &stages, false)?;
+            worker.prepare(&plan, false)?;
             Ok(format!("prepared {} stage folders", plan.stages.len()))
         }
         Phase::Finalize => {
@@ -180,8 +175,9 @@ pub fn run_step(
         }
         Phase::Setup => {
             worker.run_step(&plan, step, &mine, &mut None)?;
-            let plan = crate::plan::plan_and_cache(job)?;
-            worker.prepare(&plan, &[step.stage], false)?;
+            let mut plan = plan;
+            crate::plan::rehash(job, &mut plan)?;
+            worker.prepare_stages(&plan, &[step.stage], false)?;
             Ok(format!("{}: set up", step.name))
         }
         _ => {
@@ -211,10 +207,7 @@ pub fn stale_stats(output: &std::path::Path, stats: &RunStats) -> Vec<String> {
             )),
             Some(m) => {
                 let done = (0..m.tasks)
-                    .filter(|&t| {
-                        std::fs::read_to_string(crate::task::TaskPaths::new(&dir, t).done)
-                            .is_ok_and(|h| h.trim() == m.hash)
-                    })
+                    .filter(|&t| crate::task::TaskPaths::new(&dir, t).is_done(&m.hash))
                     .count();
                 if done < m.tasks {
                     notes.push(format!(
@@ -287,19 +280,24 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// The `prepare` step for `stages` (all of them, or the one a setup step changed).
-    fn prepare(&self, plan: &Plan, stages: &[usize], force: bool) -> Result<()> {
+    /// The `prepare` step: what dead writers left is removed, every stage folder made
+    /// ready.
+    fn prepare(&self, plan: &Plan, force: bool) -> Result<()> {
         std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
-        let whole = stages.len() == plan.stages.len();
         if let Some(s) = &self.sync {
-            if whole {
-                let aborted = s.abort_stale_uploads()?;
-                tracing::info!(output = %s.url(), staging = %plan.output.display(), aborted, "output on S3");
-            }
-            s.before_prepare(plan, stages, force)?;
+            let aborted = s.abort_stale_uploads()?;
+            tracing::info!(output = %s.url(), staging = %plan.output.display(), aborted, "output on S3");
         }
-        if whole {
-            remove_output_tmp_files(self.job, plan)?;
+        remove_output_tmp_files(self.job, plan)?;
+        let all: Vec<usize> = (0..plan.stages.len()).collect();
+        self.prepare_stages(plan, &all, force)
+    }
+
+    /// Makes `stages`' folders ready under `plan` (after a setup step changed one
+    /// stage's config hash, that stage alone).
+    fn prepare_stages(&self, plan: &Plan, stages: &[usize], force: bool) -> Result<()> {
+        if let Some(s) = &self.sync {
+            s.before_prepare(plan, stages, force)?;
         }
         for &i in stages {
             StageDir::new(&plan.output, &plan.stages[i]).prepare(&plan.stages[i], force)?;
@@ -382,9 +380,10 @@ impl<'a> Worker<'a> {
         };
         let bar = self.progress.stage(&step.name, todo.len());
         // The second stage reads the first with its repeated ids made unique.
-        let renamed = |t: usize| match step.stage {
-            1 => prev.as_ref().map_or(Ok(Vec::new()), |p| ids::renames(p, t)),
-            _ => Ok(Vec::new()),
+        let first = ids::first_stage_input(plan, step.stage);
+        let renamed = |t: usize| match &first {
+            Some(dir) => ids::renames(dir, t),
+            None => Ok(Vec::new()),
         };
         let input = |t: usize| -> Result<TaskInput<'_>> {
             Ok(match &prev {
@@ -395,7 +394,7 @@ impl<'a> Worker<'a> {
                 },
             })
         };
-        let first = (step.stage == 0).then_some(&dir);
+        let collect_ids = (step.stage == 0).then_some(&dir);
         let crash_task = self
             .failpoint
             .as_ref()
@@ -411,7 +410,7 @@ impl<'a> Worker<'a> {
                 props: self.props.clone(),
                 progress: &bar,
                 crash_task,
-                ids: first,
+                ids: collect_ids,
             };
             let results: Vec<Result<_>> = self.pool.install(|| {
                 todo.par_iter()
@@ -524,7 +523,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // The first stage's repeated ids must be resolved before anyone reads it.
-                    if step.stage == 1 && !pd.ids_done() {
+                    if ids::first_stage_input(plan, step.stage).is_some() && !pd.ids_done() {
                         return Err(PipelineError::Config(format!(
                             "`{}` needs `{}:ids` done first",
                             step.name,

@@ -4,7 +4,7 @@
 
 use taojin_schemas::StageSpec;
 
-use crate::engine::stage_dir::{StageDir, meta_bytes_match};
+use crate::engine::stage_dir::meta_bytes_match;
 use crate::engine::steps::{Phase, Step};
 use crate::error::{PipelineError, Result};
 use crate::plan::Plan;
@@ -104,8 +104,7 @@ impl S3Sync {
     /// Before `finalize`: the small files of every stage (task stats, counters).
     pub fn before_finalize(&self, plan: &Plan) -> Result<()> {
         for st in &plan.stages {
-            let dir = StageDir::new(&plan.output, st);
-            self.remote.pull(&dir.name, &is_small)?;
+            self.remote.pull(st.spec.name(), &is_small)?;
         }
         Ok(())
     }

@@ -90,7 +90,7 @@ impl<'a> GlobalCtx<'a> {
             acc.saturating_mul(stage.spill_bytes_per_doc()),
             stage.memory_limit(),
         );
-        let first_stage = (index == 1).then(|| prev.clone());
+        let first_stage = crate::engine::ids::first_stage_input(plan, index);
         Ok(GlobalCtx {
             first_stage,
             output: plan.output.clone(),
