@@ -60,7 +60,12 @@ impl IdCollector {
         for id in ids.iter() {
             self.records
                 .push((xxh3_128(id.unwrap_or("").as_bytes()), self.rows));
-            self.rows += 1;
+            // Row numbers are u32 in every decision file; a task is far smaller.
+            self.rows = self.rows.checked_add(1).ok_or_else(|| {
+                PipelineError::Config(
+                    "a task holds more than 2^32 documents: lower job.split_bytes".into(),
+                )
+            })?;
         }
         Ok(())
     }

@@ -501,27 +501,11 @@ impl<'a> Worker<'a> {
                 )));
             }
             Phase::Apply => {}
-            Phase::Ids => {
-                let left = dir.pending(st.tasks, |t| dir.task_done(t)).len();
-                if left > 0 {
-                    return Err(PipelineError::Config(format!(
-                        "`{}` needs stage `{}` finished; {left} of its tasks are not done",
-                        step.name,
-                        st.spec.name()
-                    )));
-                }
-            }
+            Phase::Ids => require_finished(step, &dir)?,
             _ => {
                 if let Some(prev) = step.stage.checked_sub(1).map(|i| &plan.stages[i]) {
                     let pd = StageDir::new(&plan.output, prev);
-                    let left = pd.pending(prev.tasks, |t| pd.task_done(t)).len();
-                    if left > 0 {
-                        return Err(PipelineError::Config(format!(
-                            "`{}` needs stage `{}` finished; {left} of its tasks are not done",
-                            step.name,
-                            prev.spec.name()
-                        )));
-                    }
+                    require_finished(step, &pd)?;
                     // The first stage's repeated ids must be resolved before anyone reads it.
                     if ids::first_stage_input(plan, step.stage).is_some() && !pd.ids_done() {
                         return Err(PipelineError::Config(format!(
@@ -561,6 +545,17 @@ impl<'a> Worker<'a> {
             s.after_finalize()?;
         }
         Ok(run_stats)
+    }
+}
+
+/// Refuses `step` unless every task of the stage in `dir` is done.
+fn require_finished(step: &Step, dir: &StageDir) -> Result<()> {
+    match dir.pending(dir.tasks(), |t| dir.task_done(t)).len() {
+        0 => Ok(()),
+        left => Err(PipelineError::Config(format!(
+            "`{}` needs stage `{}` finished; {left} of its tasks are not done",
+            step.name, dir.name
+        ))),
     }
 }
 

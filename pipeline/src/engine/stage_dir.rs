@@ -145,10 +145,7 @@ impl StageDir {
 
     /// Keeps the reduce's counters, then marks the reduce done.
     pub fn mark_reduce(&self, counters: &[(String, u64)]) -> Result<()> {
-        let json =
-            serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
-        write_atomic(&self.work().join("reduce-counters.json"), &json)?;
-        write_atomic(&self.phase_marker("reduce"), self.hash.as_bytes())
+        self.mark_phase("reduce", counters)
     }
 
     /// True when the `:ids` step (duplicate ids of the first stage) has finished.
@@ -158,10 +155,15 @@ impl StageDir {
 
     /// Keeps the `:ids` step's counters, then marks it done.
     pub fn mark_ids(&self, counters: &[(String, u64)]) -> Result<()> {
+        self.mark_phase("ids", counters)
+    }
+
+    /// A one-task phase's counters in `_work/<phase>-counters.json`, then its marker.
+    fn mark_phase(&self, phase: &str, counters: &[(String, u64)]) -> Result<()> {
         let json =
             serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
-        write_atomic(&self.work().join("ids-counters.json"), &json)?;
-        write_atomic(&self.phase_marker("ids"), self.hash.as_bytes())
+        write_atomic(&self.work().join(format!("{phase}-counters.json")), &json)?;
+        write_atomic(&self.phase_marker(phase), self.hash.as_bytes())
     }
 
     /// The counters of the finished phases (reduce, ids) of the stage.
