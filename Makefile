@@ -6,8 +6,9 @@ RELEASE_BIN := $(or $(CARGO_TARGET_DIR),target)/release/taojin
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
 # datasketch and datatrove take minutes per 10 MB: the dedup peers run on a smaller corpus.
 SMALL_CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real-small.jsonl.zst))
+HTML_CORPUS ?= $(firstword $(wildcard ../shared/corpus/html-real.jsonl.zst))
 
-.PHONY: help build models demo test pytest check bench clean
+.PHONY: help build models demo test pytest check bench bench-web clean
 
 help:
 	@echo "make models  fetch the fastText language-ID model (models/lid.176.ftz)"
@@ -15,6 +16,7 @@ help:
 	@echo "make test    run every test (unit + end-to-end through the binary)"
 	@echo "make check   cargo fmt --check and clippy -D warnings"
 	@echo "make bench   benchmarks beside the peers: make bench CORPUS=path.jsonl.zst"
+	@echo "make bench-web  HTML extraction beside trafilatura and resiliparse (F1, pages/s)"
 
 build:
 	$(CARGO) build --release -j $(JOBS) -p taojin-pipeline --bin taojin
@@ -26,7 +28,10 @@ demo: build models
 	@test -f data/demo/.complete || ($(RELEASE_BIN) demo-data data/demo && touch data/demo/.complete)
 	$(RELEASE_BIN) run jobs/demo.toml
 	$(RELEASE_BIN) mix jobs/demo.toml --dry-run
+	@test -f data/demo-crawl/crawl-00000.warc.gz || $(RELEASE_BIN) demo-crawl data/demo-crawl
+	$(RELEASE_BIN) run jobs/zh-en-web.toml
 	@echo
+	@echo "The crawl path (WARC -> extract -> ... -> shards) is in out/zh-en-web/ (jobs/zh-en-web.toml)."
 	@echo "Outputs are in out/demo/ (one folder per stage: part-*.parquet kept, removed/ with reasons)."
 	@echo "See the funnel again with: $(RELEASE_BIN) stats out/demo"
 	@echo "Training shards: out/demo/shards/ (manifest.json). Train a tiny GPT on them:"
@@ -43,7 +48,7 @@ test: models .venv/.ready
 # on CPU), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1"
 	touch .venv/.ready
 
 pytest: .venv/.ready
@@ -62,6 +67,19 @@ bench: build models
 	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/tokenize_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 	$(MAKE) .venv/.ready && .venv/bin/python bench/s3_bench.py --taojin $(RELEASE_BIN)
+	$(MAKE) bench-web
+
+# Main-text extraction beside trafilatura and resiliparse (F1 per language, pages/s per core).
+# The extractor is taojin-web's crawl path built alone (a minute), not the whole pipeline.
+bench-web: bench/.web-venv/.ready
+	$(CARGO) build --release -j $(JOBS) -p taojin-web --example warc_extract
+	bench/.web-venv/bin/python bench/web_bench.py --extractor $(TARGET_DIR)/release/examples/warc_extract \
+	  --python bench/.web-venv/bin/python --corpus $(CORPUS) --html $(HTML_CORPUS)
+
+bench/.web-venv/.ready: bench/web-requirements.txt
+	python3 -m venv bench/.web-venv
+	bench/.web-venv/bin/pip install -q --disable-pip-version-check -r bench/web-requirements.txt
+	touch $@
 
 clean:
-	rm -rf out data/demo
+	rm -rf out data/demo data/demo-crawl

@@ -8,7 +8,7 @@ use arrow::array::{
 };
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use taojin_schemas::{columns, document_schema, removed_schema};
+use taojin_schemas::{columns, document_schema, read_schema, removed_schema};
 
 use crate::error::{PipelineError, Result};
 use crate::ingest::{BadRecord, Doc};
@@ -24,20 +24,33 @@ pub struct DocBatchBuilder {
     source: StringBuilder,
     url: StringBuilder,
     meta: StringBuilder,
+    web: Option<WebBuilders>,
     rows: usize,
     text_bytes: usize,
     max_rows: usize,
 }
 
+/// Builders of the web columns (`taojin_schemas::web_fields`, in that order).
+#[derive(Default)]
+struct WebBuilders {
+    html: BinaryBuilder,
+    date: StringBuilder,
+    filename: StringBuilder,
+    offset: arrow::array::UInt64Builder,
+    content_type: StringBuilder,
+}
+
 impl DocBatchBuilder {
-    /// An empty builder that reports full at `max_rows` rows.
-    pub fn new(max_rows: usize) -> Self {
+    /// An empty builder that reports full at `max_rows` rows; with `web`, it also
+    /// builds the web columns.
+    pub fn new(max_rows: usize, web: bool) -> Self {
         DocBatchBuilder {
             id: StringBuilder::new(),
             text: StringBuilder::new(),
             source: StringBuilder::new(),
             url: StringBuilder::new(),
             meta: StringBuilder::new(),
+            web: web.then(WebBuilders::default),
             rows: 0,
             text_bytes: 0,
             max_rows,
@@ -53,6 +66,18 @@ impl DocBatchBuilder {
         self.meta.append_option(doc.meta.as_deref());
         self.rows += 1;
         self.text_bytes += doc.text.len();
+        if let Some(w) = self.web.as_mut() {
+            let d = doc.web.as_ref();
+            let html = d.and_then(|d| d.html.as_deref());
+            w.html.append_option(html);
+            self.text_bytes += html.map_or(0, <[u8]>::len);
+            w.date.append_option(d.and_then(|d| d.date.as_deref()));
+            w.filename
+                .append_option(d.and_then(|d| d.filename.as_deref()));
+            w.offset.append_option(d.and_then(|d| d.offset));
+            w.content_type
+                .append_option(d.and_then(|d| d.content_type.as_deref()));
+        }
     }
 
     /// Rows so far.
@@ -81,7 +106,16 @@ impl DocBatchBuilder {
             Arc::new(self.url.finish()),
             Arc::new(self.meta.finish()),
         ];
-        Ok(RecordBatch::try_new(document_schema(), columns)?)
+        let Some(w) = self.web.as_mut() else {
+            return Ok(RecordBatch::try_new(document_schema(), columns)?);
+        };
+        let mut columns = columns;
+        columns.push(Arc::new(w.html.finish()));
+        columns.push(Arc::new(w.date.finish()));
+        columns.push(Arc::new(w.filename.finish()));
+        columns.push(Arc::new(w.offset.finish()));
+        columns.push(Arc::new(w.content_type.finish()));
+        Ok(RecordBatch::try_new(read_schema(true), columns)?)
     }
 }
 
@@ -111,7 +145,7 @@ pub fn bad_records_batch(
             ))),
             columns::DETAIL => Arc::new(StringArray::from_iter_values(
                 bad.iter()
-                    .map(|b| format!("{}:{}: {}", b.file, b.line, b.detail)),
+                    .map(|b| crate::error::located(&b.file, b.line, &b.detail)),
             )),
             columns::RAW => {
                 let mut raw = BinaryBuilder::new();

@@ -43,3 +43,32 @@ pub fn write(dir: &Path, seed: u64, scale: usize) -> Result<String> {
     );
     Ok(out)
 }
+
+/// Writes the demo crawl into `dir`: `crawl-00000.warc.gz` and `truth.jsonl` (the main
+/// text and expected outcome of every page), and returns a printable summary.
+pub fn write_crawl(dir: &Path, seed: u64, pages: usize) -> Result<String> {
+    std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
+    let crawl = taojin_demo::demo_warc(seed, pages.max(1));
+    write_atomic(&dir.join("crawl-00000.warc.gz"), &crawl.bytes)?;
+    let truth: String = crawl
+        .pages
+        .iter()
+        .map(|p| {
+            serde_json::json!({"id": p.id, "url": p.url, "lang": p.lang, "charset": p.charset,
+                "main": p.main, "expect": p.expect})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    write_atomic(&dir.join("truth.jsonl"), truth.as_bytes())?;
+    let mut out = format!(
+        "wrote {}: {} HTML pages in {} bytes, truth in truth.jsonl\n",
+        dir.join("crawl-00000.warc.gz").display(),
+        crawl.pages.len(),
+        crawl.bytes.len()
+    );
+    for (reason, n) in &crawl.skipped {
+        let _ = writeln!(out, "  not pages: {n} {reason}");
+    }
+    Ok(out)
+}

@@ -75,7 +75,9 @@ pub enum PipelineError {
     Internal(String),
 }
 
-fn located(file: &str, line: u64, detail: &str) -> String {
+/// `file:line: detail`, or `file: detail` where there is no line (whole files, WARC
+/// records, whose detail names the byte offset).
+pub(crate) fn located(file: &str, line: u64, detail: &str) -> String {
     if line == 0 {
         format!("{file}: {detail}")
     } else {

@@ -194,6 +194,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         scale: usize,
     },
+    /// Write the demo crawl: one WARC file of generated pages (English, GBK and Big5
+    /// Chinese, boilerplate, non-HTML records, a truncated record) and its truth.
+    DemoCrawl {
+        /// Folder to write into (`crawl-00000.warc.gz`, `truth.jsonl`).
+        dir: PathBuf,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// HTML pages to generate.
+        #[arg(long, default_value_t = 60)]
+        pages: usize,
+    },
 }
 
 /// `--threads`: at least 1, at most [`taojin_pipeline::engine::MAX_THREADS_PER_CORE`] per
@@ -512,6 +524,10 @@ fn dispatch(command: Command) -> Result<()> {
         }
         Command::DemoData { dir, seed, scale } => {
             let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;
+            print_stdout(&summary)
+        }
+        Command::DemoCrawl { dir, seed, pages } => {
+            let summary = taojin_pipeline::demo_data::write_crawl(&dir, seed, pages)?;
             print_stdout(&summary)
         }
     }

@@ -77,7 +77,18 @@ fn format_of(path: &Path, declared: Option<InputFormat>) -> Option<FileFormat> {
     } else {
         (name.as_str(), Compression::None)
     };
+    let codec = match compression {
+        Compression::None => taojin_web::warc::Codec::Plain,
+        Compression::Gzip => taojin_web::warc::Codec::Gzip,
+        Compression::Zstd => taojin_web::warc::Codec::Zstd,
+    };
     match declared {
+        Some(InputFormat::Warc) => Some(FileFormat::Warc(codec)),
+        Some(InputFormat::Wet) => Some(FileFormat::Wet(codec)),
+        None if stem.ends_with(".wet") || stem.ends_with(".warc.wet") => {
+            Some(FileFormat::Wet(codec))
+        }
+        None if stem.ends_with(".warc") => Some(FileFormat::Warc(codec)),
         Some(InputFormat::Jsonl) => Some(FileFormat::Jsonl(compression)),
         Some(InputFormat::Parquet) => Some(FileFormat::Parquet),
         Some(InputFormat::Txt) => Some(FileFormat::Txt),
@@ -236,8 +247,37 @@ fn walk(
     Ok(())
 }
 
-/// The files an input names, sorted, with their formats.
+/// The files an input names, sorted, with their formats. HTML inputs (WARC files, an
+/// `html_field`) need the job to start with `extract`, which alone reads the `html` column.
 pub fn input_files(
+    job: &LoadedJob,
+    index: usize,
+    input: &InputSpec,
+    skipped: &mut Skipped,
+) -> Result<Vec<Arc<InputFile>>> {
+    let files = found_files(job, index, input, skipped)?;
+    if !job.spec.reads_web() {
+        let html = input.html_field.is_some().then(|| {
+            format!(
+                "html_field = \"{}\"",
+                input.html_field.as_deref().unwrap_or("")
+            )
+        });
+        let warc = files
+            .iter()
+            .find(|f| matches!(f.format, FileFormat::Warc(_)))
+            .map(|f| format!("{} is a WARC of HTML pages", f.path.display()));
+        if let Some(what) = warc.or(html) {
+            return Err(PipelineError::Config(format!(
+                "{}: inputs[{index}]: {what}; put a `kind = \"extract\"` stage first",
+                job.path.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+fn found_files(
     job: &LoadedJob,
     index: usize,
     input: &InputSpec,
@@ -414,7 +454,9 @@ fn splits_of(input: usize, files: &[Arc<InputFile>], split_bytes: u64) -> Result
                 }
                 continue;
             }
-            FileFormat::Jsonl(_) => vec![Piece::Whole],
+            // A WARC file is one task: records cannot be found from an arbitrary offset
+            // without scanning (Common Crawl files are ~1 GB, a job has thousands).
+            FileFormat::Jsonl(_) | FileFormat::Warc(_) | FileFormat::Wet(_) => vec![Piece::Whole],
         };
         for piece in pieces {
             splits.push(Split {

@@ -64,6 +64,10 @@ macro_rules! with_kind {
                 let $k = &crate::stages::read::Kind;
                 $body
             }
+            StageSpec::Extract($s) => {
+                let $k = &crate::stages::extract::Kind;
+                $body
+            }
             StageSpec::Normalize($s) => {
                 let $k = &crate::stages::normalize::Kind;
                 $body

@@ -9,9 +9,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
-use taojin_schemas::{
-    BadRecordPolicy, JobSpec, TaskStats, columns, document_schema, removed_schema,
-};
+use taojin_schemas::{BadRecordPolicy, JobSpec, TaskStats, columns, read_schema, removed_schema};
 
 use crate::batch::{DocBatchBuilder, bad_records_batch, text_bytes, text_column};
 use crate::error::{PipelineError, Result};
@@ -127,7 +125,7 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
     let paths = TaskPaths::new(run.dir, task);
     paths.remove_existing()?;
     let input_schema = match &input {
-        TaskInput::Split(_) => document_schema(),
+        TaskInput::Split(_) => read_schema(run.job.reads_web()),
         TaskInput::Part { path, .. } => parquet_schema(path)?,
     };
     let owned;
@@ -167,7 +165,7 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
             };
             let mut sink = IngestSink {
                 out: &mut out,
-                docs: DocBatchBuilder::new(run.job.job.batch_rows),
+                docs: DocBatchBuilder::new(run.job.job.batch_rows, run.job.reads_web()),
                 bad: Vec::new(),
                 source: &spec.name,
                 policy: run.job.job.on_bad_record,
@@ -351,5 +349,9 @@ impl RecordSink for IngestSink<'_, '_> {
 
     fn blank_line(&mut self) {
         self.out.stats.count("blank_lines", 1);
+    }
+
+    fn count(&mut self, key: &str, n: u64) {
+        self.out.stats.count(key, n);
     }
 }

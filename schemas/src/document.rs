@@ -33,6 +33,42 @@ pub mod columns {
     pub const DETAIL: &str = "detail";
     /// The raw bytes of a record that could not be parsed (bad records only).
     pub const RAW: &str = "raw";
+    /// Raw HTML bytes, as served (web inputs, until the `extract` stage consumes them).
+    pub const HTML: &str = "html";
+    /// `WARC-Date` of the record.
+    pub const WARC_DATE: &str = "warc.date";
+    /// The WARC file the record came from (its name relative to the input).
+    pub const WARC_FILENAME: &str = "warc.filename";
+    /// Byte offset of the record (of its gzip member) in that file: fetch it again from there.
+    pub const WARC_OFFSET: &str = "warc.offset";
+    /// The HTTP `Content-Type` header of the response.
+    pub const HTTP_CONTENT_TYPE: &str = "http.content_type";
+}
+
+/// The columns web inputs add to the base schema when the job starts with `extract`:
+/// the raw `html` (which `extract` replaces by `text`) and where the page came from.
+pub fn web_fields() -> Vec<Field> {
+    vec![
+        Field::new(columns::HTML, DataType::Binary, true),
+        Field::new(columns::WARC_DATE, DataType::Utf8, true),
+        Field::new(columns::WARC_FILENAME, DataType::Utf8, true),
+        Field::new(columns::WARC_OFFSET, DataType::UInt64, true),
+        Field::new(columns::HTTP_CONTENT_TYPE, DataType::Utf8, true),
+    ]
+}
+
+/// The schema readers write: the base schema, plus [`web_fields`] when `web`.
+pub fn read_schema(web: bool) -> SchemaRef {
+    if !web {
+        return document_schema();
+    }
+    let mut fields: Vec<Field> = document_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend(web_fields());
+    Arc::new(Schema::new(fields))
 }
 
 /// The base schema every stage's kept output starts from.

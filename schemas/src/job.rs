@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::stages::classifier::ClassifierSpec;
 pub use crate::stages::dedup::{ExactDedupSpec, LineDedupSpec, MinhashDedupSpec, SurvivorRule};
+pub use crate::stages::extract::{ExtractSpec, Favor};
 pub use crate::stages::langid::{LangIdSpec, MixedPolicy};
 pub use crate::stages::mix::{ClusterWeight, MixSource, MixSpec};
 pub use crate::stages::normalize::NormalizeSpec;
@@ -258,6 +259,11 @@ pub enum InputFormat {
     Parquet,
     /// One document per `.txt` file (globs may name directories).
     Txt,
+    /// WARC 1.0/1.1 (`.warc`, `.warc.gz`, `.warc.zst`): HTML responses become documents
+    /// for the `extract` stage.
+    Warc,
+    /// WET (`.warc.wet.gz`): text already extracted, read straight into `text`.
+    Wet,
 }
 
 /// `[[inputs]]`: one named corpus.
@@ -280,6 +286,9 @@ pub struct InputSpec {
     /// Field holding the URL.
     #[serde(default = "default_url_field")]
     pub url_field: String,
+    /// Field holding raw HTML (JSONL/Parquet): the `extract` stage turns it into `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_field: Option<String>,
     /// Follow symbolic links to folders while walking a folder (loops are detected by
     /// device and inode). Off by default: a link back to a parent would read every file
     /// again. Links to files are always followed; a file reached twice is read once.
@@ -341,6 +350,12 @@ impl JobSpec {
     pub fn to_toml(&self) -> String {
         // Serializing plain structs of strings, numbers and bools to TOML cannot fail.
         toml::to_string(self).unwrap_or_default()
+    }
+
+    /// True when the job starts with `extract`: readers then write the web columns
+    /// (`html`, `warc.*`, `http.content_type`).
+    pub fn reads_web(&self) -> bool {
+        matches!(self.stages.first(), Some(StageSpec::Extract(_)))
     }
 
     /// Checks what serde cannot: non-empty lists, unique names, sane numbers.

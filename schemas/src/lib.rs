@@ -19,12 +19,12 @@ pub mod stages;
 pub mod stats;
 
 pub use bytesize::ByteSize;
-pub use document::{columns, document_schema, removed_schema};
+pub use document::{columns, document_schema, read_schema, removed_schema, web_fields};
 pub use job::{
-    BadRecordPolicy, ClassifierSpec, ClusterWeight, DuplicateIdPolicy, ExactDedupSpec, InputFormat,
-    InputSpec, InputsFingerprint, JobError, JobSection, JobSpec, K8sSpec, LangIdSpec,
-    LineDedupSpec, MinhashDedupSpec, MixSource, MixSpec, MixedPolicy, NormalizeSpec, ReadSpec,
-    SlurmSpec, StageMode, StageSpec, SurvivorRule, TokenizeSpec,
+    BadRecordPolicy, ClassifierSpec, ClusterWeight, DuplicateIdPolicy, ExactDedupSpec, ExtractSpec,
+    Favor, InputFormat, InputSpec, InputsFingerprint, JobError, JobSection, JobSpec, K8sSpec,
+    LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource, MixSpec, MixedPolicy, NormalizeSpec,
+    ReadSpec, SlurmSpec, StageMode, StageSpec, SurvivorRule, TokenizeSpec,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats};

@@ -16,3 +16,4 @@ mod sql;
 mod tokenize;
 mod traps;
 mod util;
+mod web;

@@ -512,3 +512,37 @@ fn machines_sharing_only_the_bucket_exclude_each_other_by_its_lock() {
         "released: {keys:?}"
     );
 }
+
+#[test]
+fn a_warc_on_s3_reads_like_the_local_file() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-crawl", "data/web"]);
+    let warc = std::fs::read(ws.path("data/web/crawl-00000.warc.gz")).expect("warc");
+    moto.put("crawl/seg/crawl-00000.warc.gz", &warc);
+    let job = |path: &str, out: &str| {
+        format!(
+            "[job]\nname = \"t\"\noutput = \"{out}\"\non_bad_record = \"skip\"\n\n{}\n[[stages]]\nkind = \"extract\"\n\n\
+             [storage]\nstaging_dir = \"staging\"\n\n[storage.s3]\nendpoint_url = \"{}\"\n",
+            input("cc", path),
+            moto.endpoint()
+        )
+    };
+    ws.write("local.toml", job("data/web/*.warc.gz", "local"));
+    ws.run_ok(&["run", "local.toml"]);
+    ws.write(
+        "job.toml",
+        job(&format!("s3://{BUCKET}/crawl/*/*.warc.gz"), "remote"),
+    );
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let local = ws.path("local/extract");
+    let remote = ws.path("remote/extract");
+    for col in ["id", "text", "html.charset", "url"] {
+        assert_eq!(
+            column(&local, col, false),
+            column(&remote, col, false),
+            "{col}"
+        );
+    }
+    assert_eq!(column(&remote, "id", false).len(), 60);
+}

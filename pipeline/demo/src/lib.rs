@@ -30,12 +30,15 @@ mod text;
 #[rustfmt::skip]
 mod words;
 
+mod web;
+
 use std::collections::BTreeMap;
 
 use pii::Planted;
 use rng::Rng;
 pub use shingle::shingle_jaccard;
 use text::{Lang, Style};
+pub use web::{DemoWarc, WebTruth, demo_warc};
 
 /// Options of the demo generator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

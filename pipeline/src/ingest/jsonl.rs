@@ -109,7 +109,8 @@ fn parse_record<'a>(
     let RawObject(fields) =
         serde_json::from_str::<RawObject<'a>>(line).map_err(|e| format!("malformed JSON: {e}"))?;
     let spec = ctx.input;
-    let (mut text, mut id, mut url) = (None, None, None);
+    let (mut text, mut id, mut url, mut html) = (None, None, None, None);
+    let html_field = spec.html_field.as_deref();
     let mut meta = String::new();
     for (key, value) in &fields {
         let key = key.as_ref();
@@ -119,6 +120,8 @@ fn parse_record<'a>(
             id = Some(*value);
         } else if key == spec.url_field && url.is_none() {
             url = Some(*value);
+        } else if Some(key) == html_field && html.is_none() {
+            html = Some(*value);
         } else {
             meta.push(if meta.is_empty() { '{' } else { ',' });
             // Writing a string into a String cannot fail.
@@ -127,8 +130,28 @@ fn parse_record<'a>(
             meta.push_str(value.get());
         }
     }
+    // With an `html_field`, the HTML is the document and `text` is optional.
+    let html = match (html_field, field_value(html)) {
+        (None, _) => None,
+        (Some(_), FieldValue::Str(h)) => Some(h),
+        (Some(f), FieldValue::Missing | FieldValue::Null) if text.is_none() => {
+            return Err(format!("missing html field `{f}`"));
+        }
+        (Some(_), FieldValue::Missing | FieldValue::Null) => None,
+        (Some(f), _) => return Err(format!("html field `{f}` is not a string")),
+    };
+    if let Some(h) = &html
+        && h.len() as u64 > ctx.max_doc_bytes
+    {
+        return Err(format!(
+            "html of {} bytes exceeds max_doc_bytes = {}",
+            h.len(),
+            ctx.max_doc_bytes
+        ));
+    }
     let text = match field_value(text) {
         FieldValue::Str(t) => t,
+        FieldValue::Missing if html.is_some() => Cow::Borrowed(""),
         FieldValue::Missing => return Err(format!("missing text field `{}`", spec.text_field)),
         FieldValue::Null => return Err(format!("text field `{}` is null", spec.text_field)),
         _ => return Err(format!("text field `{}` is not a string", spec.text_field)),
@@ -159,11 +182,19 @@ fn parse_record<'a>(
     if !meta.is_empty() {
         meta.push('}');
     }
+    let web = html.map(|h| super::WebDoc {
+        html: Some(match h {
+            Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+            Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+        }),
+        ..Default::default()
+    });
     Ok(Doc {
         id,
         text,
         url,
         meta: (!meta.is_empty()).then_some(Cow::Owned(meta)),
+        web,
     })
 }
 

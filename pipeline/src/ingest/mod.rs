@@ -8,6 +8,7 @@ mod jsonl;
 mod lines;
 mod parquet_in;
 mod txt;
+mod warc;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub enum FileFormat {
     Parquet,
     /// One document per file.
     Txt,
+    /// WARC: HTML responses, for the `extract` stage.
+    Warc(taojin_web::warc::Codec),
+    /// WET: extracted text records.
+    Wet(taojin_web::warc::Codec),
 }
 
 /// A file the planner found.
@@ -109,6 +114,23 @@ pub struct Doc<'a> {
     pub url: Option<Cow<'a, str>>,
     /// Other fields as a JSON object.
     pub meta: Option<Cow<'a, str>>,
+    /// Raw HTML and where it came from (web inputs).
+    pub web: Option<WebDoc<'a>>,
+}
+
+/// The web columns of a document (see `taojin_schemas::web_fields`).
+#[derive(Debug, Default)]
+pub struct WebDoc<'a> {
+    /// Raw HTML bytes; `None` when the text is already extracted (WET).
+    pub html: Option<Cow<'a, [u8]>>,
+    /// `WARC-Date`.
+    pub date: Option<String>,
+    /// The WARC file, relative to the input.
+    pub filename: Option<String>,
+    /// Byte offset of the record in it.
+    pub offset: Option<u64>,
+    /// HTTP `Content-Type`.
+    pub content_type: Option<String>,
 }
 
 /// A record that could not be read as a document.
@@ -140,6 +162,8 @@ pub trait RecordSink {
     fn bad(&mut self, bad: BadRecord) -> Result<()>;
     /// A blank line in a JSONL file: not a record, only counted.
     fn blank_line(&mut self) {}
+    /// Adds `n` to the stage counter `key` (records of a WARC that are not documents).
+    fn count(&mut self, _key: &str, _n: u64) {}
 }
 
 /// What readers need to know about the input they read.
@@ -239,6 +263,12 @@ pub fn read_part(part: &SplitPart, ctx: &ReadContext<'_>, sink: &mut dyn RecordS
         (FileFormat::Parquet, Opened::S3(f)) => parquet_in::read(f, file, &part.piece, ctx, sink),
         (FileFormat::Txt, Opened::Local(f)) => txt::read(f, file, ctx, sink),
         (FileFormat::Txt, Opened::S3(f)) => txt::read(f, file, ctx, sink),
+        (FileFormat::Warc(c) | FileFormat::Wet(c), Opened::Local(f)) => {
+            warc::read(Box::new(f), file, c, ctx, sink)
+        }
+        (FileFormat::Warc(c) | FileFormat::Wet(c), Opened::S3(f)) => {
+            warc::read(Box::new(f), file, c, ctx, sink)
+        }
     }
 }
 

@@ -92,7 +92,19 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
             line: row,
             detail: e.to_string(),
         })?;
-        let Some(text) = string_column(&batch, &spec.text_field, file, false)? else {
+        let html_col = match &spec.html_field {
+            Some(f) => string_column(&batch, f, file, false)?,
+            None => None,
+        };
+        let html_arr = html_col.as_ref().map(|c| c.as_string::<i32>());
+        let text_col = string_column(&batch, &spec.text_field, file, false)?.or_else(|| {
+            // With an `html_field`, the HTML is the document and `text` is optional.
+            html_arr.map(|_| {
+                std::sync::Arc::new(arrow::array::StringArray::from(vec![""; batch.num_rows()]))
+                    as arrow::array::ArrayRef
+            })
+        });
+        let Some(text) = text_col else {
             return Err(PipelineError::Config(format!(
                 "{}: no text column `{}` (set inputs.text_field)",
                 file.path.display(),
@@ -109,6 +121,7 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
             .enumerate()
             .filter(|(_, f)| {
                 ![&spec.text_field, &spec.id_field, &spec.url_field].contains(&f.name())
+                    && spec.html_field.as_ref() != Some(f.name())
             })
             .map(|(i, _)| i)
             .collect();
@@ -127,7 +140,10 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
                 .next()
                 .and_then(|m| std::str::from_utf8(m).ok())
                 .filter(|m| *m != "{}");
-            if text.is_null(i) {
+            let html = html_arr
+                .filter(|a| a.is_valid(i))
+                .map(|a| Cow::Borrowed(a.value(i).as_bytes()));
+            if text.is_null(i) && html.is_none() {
                 sink.bad(ctx.bad(
                     file,
                     row,
@@ -136,8 +152,9 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
                 ))?;
                 continue;
             }
-            let t = text.value(i);
-            if t.len() as u64 > ctx.max_doc_bytes {
+            let t = if text.is_null(i) { "" } else { text.value(i) };
+            let html_len = html.as_ref().map_or(0, |h| h.len());
+            if (t.len().max(html_len)) as u64 > ctx.max_doc_bytes {
                 let detail = format!(
                     "document text of {} bytes exceeds max_doc_bytes = {}",
                     t.len(),
@@ -164,6 +181,10 @@ pub(super) fn read<R: parquet::file::reader::ChunkReader + 'static>(
                 text: Cow::Borrowed(t),
                 url,
                 meta: meta.map(Cow::Borrowed),
+                web: html.map(|h| super::WebDoc {
+                    html: Some(h),
+                    ..Default::default()
+                }),
             })?;
         }
     }

@@ -31,6 +31,7 @@ pub(super) fn read(
             text: Cow::Owned(text),
             url: None,
             meta: None,
+            web: None,
         }),
         Err(e) => {
             let detail = format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to());

@@ -6,6 +6,7 @@
 //! conservation check rather than trusted.
 
 pub mod classifier;
+pub mod extract;
 pub mod langid;
 pub mod normalize;
 pub mod quality;

@@ -4,6 +4,7 @@
 
 pub mod classifier;
 pub mod dedup;
+pub mod extract;
 pub mod langid;
 pub mod mix;
 pub mod normalize;
@@ -128,6 +129,9 @@ stage_kinds! {
     /// Reads the inputs into documents and keeps them all (only bad records are set
     /// aside). Put first by the planner when the first stage needs a whole stage.
     Read(read::ReadSpec) = "read",
+    /// Main text out of HTML (WARC responses or an input's `html_field`): charset
+    /// decoding, boilerplate removal for Chinese and English.
+    Extract(extract::ExtractSpec) = "extract",
     /// Unicode and whitespace normalization; drops documents left empty.
     Normalize(normalize::NormalizeSpec) = "normalize",
     /// Language identification (fastText lid.176) and routing by language.

@@ -1,0 +1,142 @@
+//! WARC and WET files: which records become documents, and the counters of the rest.
+//!
+//! WARC: `response` (and `resource`) records with an HTML payload and a 2xx status become
+//! documents whose `html` column the `extract` stage decodes. WET: `conversion` records
+//! become documents with their text. Every other record is counted under
+//! `warc.skipped.<reason>`, so a user sees what a file held; damaged stretches go to the
+//! sink as bad records named by file and byte offset.
+
+use std::borrow::Cow;
+
+use taojin_web::crawl::{NotPage, type_reason};
+use taojin_web::warc::{Codec, Item, Limits, Record, WarcReader};
+
+use super::{BadRecord, Doc, FileFormat, InputFile, ReadContext, RecordSink, WebDoc};
+use crate::error::{PipelineError, Result};
+
+/// Slack for WARC and HTTP headers on top of `max_doc_bytes` per record.
+const HEADER_SLACK: u64 = 1 << 20;
+
+/// Reads one WARC or WET file into `sink`.
+pub(super) fn read(
+    f: Box<dyn super::Source>,
+    file: &InputFile,
+    codec: Codec,
+    ctx: &ReadContext<'_>,
+    sink: &mut dyn RecordSink,
+) -> Result<()> {
+    let wet = matches!(file.format, FileFormat::Wet(_));
+    let limits = Limits {
+        max_record_bytes: ctx.max_doc_bytes.saturating_add(HEADER_SLACK),
+        ..Limits::default()
+    };
+    let mut reader = WarcReader::new(f, codec, limits);
+    let mut records = 0u64;
+    while let Some(item) = reader.next_item().map_err(PipelineError::io(&file.path))? {
+        match item {
+            Item::Bad(b) => {
+                let bad = BadRecord {
+                    id: format!("{}/{}@{}", ctx.input.name, file.name, b.offset),
+                    file: file.path.display().to_string(),
+                    line: 0,
+                    detail: format!("at byte {}: {}", b.offset, b.detail),
+                    raw: b.raw,
+                    raw_len: b.raw_len,
+                };
+                sink.bad(bad)?;
+            }
+            Item::Record(rec) => {
+                records += 1;
+                match document(&rec, file, ctx, wet) {
+                    Ok(doc) => sink.doc(doc)?,
+                    Err(Skip::Counted(reason)) => sink.count(&format!("warc.skipped.{reason}"), 1),
+                    Err(Skip::Bad(detail)) => {
+                        let id = rec.record_id().map_or_else(
+                            || format!("{}/{}@{}", ctx.input.name, file.name, rec.offset),
+                            str::to_string,
+                        );
+                        let mut raw = rec.block;
+                        let raw_len = raw.len() as u64;
+                        raw.truncate(super::MAX_RAW_KEPT);
+                        sink.bad(BadRecord {
+                            id,
+                            file: file.path.display().to_string(),
+                            line: 0,
+                            detail: format!("at byte {}: {detail}", rec.offset),
+                            raw,
+                            raw_len,
+                        })?;
+                    }
+                }
+            }
+        }
+    }
+    sink.count("warc.records", records);
+    Ok(())
+}
+
+/// Why a record is not a document.
+enum Skip {
+    /// Not meant to be one (a request, an image, a redirect): counted by reason.
+    Counted(&'static str),
+    /// Meant to be one but unreadable: a bad record under the job's policy.
+    Bad(String),
+}
+
+fn document<'r>(
+    rec: &'r Record,
+    file: &InputFile,
+    ctx: &ReadContext<'_>,
+    wet: bool,
+) -> std::result::Result<Doc<'r>, Skip> {
+    if rec.header("WARC-Truncated").is_some() {
+        return Err(Skip::Counted("truncated"));
+    }
+    let id = rec
+        .record_id()
+        .ok_or(Skip::Bad("record has no WARC-Record-ID".into()))?;
+    let mut web = WebDoc {
+        date: rec.header("WARC-Date").map(str::to_string),
+        filename: Some(file.name.clone()),
+        offset: Some(rec.offset),
+        ..WebDoc::default()
+    };
+    let url = rec.target_uri().map(Cow::Borrowed);
+    if wet {
+        let kind = rec.warc_type().to_ascii_lowercase();
+        if kind != "conversion" {
+            return Err(Skip::Counted(type_reason(&kind)));
+        }
+        if rec.block.len() as u64 > ctx.max_doc_bytes {
+            return Err(Skip::Bad(format!(
+                "text of {} bytes exceeds max_doc_bytes = {}",
+                rec.block.len(),
+                ctx.max_doc_bytes
+            )));
+        }
+        let text = std::str::from_utf8(&rec.block)
+            .map_err(|e| Skip::Bad(format!("WET text is not UTF-8 at byte {}", e.valid_up_to())))?;
+        web.content_type = rec.header("Content-Type").map(str::to_string);
+        return Ok(Doc {
+            id: Cow::Borrowed(id),
+            text: Cow::Borrowed(text),
+            url,
+            meta: None,
+            web: Some(web),
+        });
+    }
+    let page = taojin_web::crawl::html_page(rec, ctx.max_doc_bytes).map_err(|e| match e {
+        NotPage::Skip(reason) => Skip::Counted(reason),
+        NotPage::Bad(detail) => Skip::Bad(detail),
+    })?;
+    let (payload, content_type) = (page.payload, page.content_type);
+    web.content_type = content_type;
+    web.html = Some(payload);
+    Ok(Doc {
+        id: Cow::Borrowed(id),
+        text: Cow::Borrowed(""),
+        url,
+        meta: None,
+        web: Some(web),
+    })
+}
