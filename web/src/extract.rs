@@ -375,14 +375,14 @@ fn params(favor: Favor) -> Params {
     match favor {
         Favor::Precision => Params {
             low: 55,
-            high: 160,
+            high: 140,
             prose_low: 0.85,
             prose_high: 1.0,
             max_link_density: 0.25,
         },
         Favor::Balanced => Params {
             low: 55,
-            high: 160,
+            high: 120,
             prose_low: 0.8,
             prose_high: 0.95,
             max_link_density: 0.3,
@@ -559,7 +559,9 @@ impl Walker<'_> {
             return;
         }
         let (mut neg, pos) = hints(tag, attrs);
-        let mut drop = drops(tag) || (!attrs.is_empty() && hidden(attrs));
+        // A hidden `<span>` is usually a script-driven switch between variants of the text
+        // (help systems, tabs); hidden blocks are menus, dialogs and templates.
+        let mut drop = drops(tag) || (tag != Tag::Span && !attrs.is_empty() && hidden(attrs));
         match tag {
             Tag::Nav | Tag::Footer => {
                 if self.opts.favor == Favor::Recall {
@@ -815,7 +817,8 @@ fn classify(blocks: &mut [Block], opts: &Options) {
         b.class = if ld > p.max_link_density || is_furniture(&b.text) || table_row {
             Class::Bad
         } else if m.units < p.low {
-            if ld > 0.0 { Class::Bad } else { Class::Short }
+            // A permalink or one linked word does not make a short block navigation.
+            if ld > 0.5 { Class::Bad } else { Class::Short }
         } else if b.kind == Kind::Pre {
             Class::NearGood
         } else if m.prose() >= p.prose_high && m.units >= p.high {
