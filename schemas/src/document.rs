@@ -1,7 +1,9 @@
 //! The Arrow schema of one document row, as every stage reads and writes it.
 //!
 //! Stages only ever append columns (signals) to this base; they never rename or drop
-//! one, so a later stage or a SQL query can rely on the names below.
+//! one, so a later stage or a SQL query can rely on the names below. The one exception is
+//! `html` (web inputs): the `extract` stage consumes it into `text`, so raw pages are not
+//! carried through every later stage (removed pages keep it in `raw`).
 
 use std::sync::Arc;
 

@@ -75,15 +75,14 @@ pub fn charset_param(content_type: &str) -> Option<&str> {
 /// Looks for a charset in `<meta>` tags in the first 4 KiB (the WHATWG prescan reads 1 KiB;
 /// real pages put long `<head>`s first).
 pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
-    let head = &bytes[..bytes.len().min(4096)];
+    let head = bytes[..bytes.len().min(4096)].to_ascii_lowercase();
+    let head = &head[..];
     let mut at = 0;
-    while let Some(i) = memchr::memmem::find(&head[at..], b"<meta")
-        .or_else(|| memchr::memmem::find(&head[at..], b"<META"))
-    {
+    while let Some(i) = memchr::memmem::find(&head[at..], b"<meta") {
         let start = at + i + 5;
         let end = memchr::memchr(b'>', &head[start..]).map_or(head.len(), |e| start + e);
-        let tag = head[start..end].to_ascii_lowercase();
-        if let Some(c) = memchr::memmem::find(&tag, b"charset") {
+        let tag = &head[start..end];
+        if let Some(c) = memchr::memmem::find(tag, b"charset") {
             let rest = &tag[c + 7..];
             let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
             if let Some(rest) = rest.strip_prefix(b"=") {
@@ -308,7 +307,7 @@ mod tests {
 
     #[test]
     fn http_equiv_and_tld() {
-        let page = b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=gb2312\">";
+        let page = b"<Meta HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=gb2312\">";
         assert_eq!(meta_charset(page), Some(encoding_rs::GBK));
         assert_eq!(url_tld("https://user@www.sina.com.cn:8080/x?y"), Some("cn"));
         assert_eq!(url_tld("http://10.0.0.1/"), None);
