@@ -74,7 +74,8 @@ bench: build models
 bench-web: bench/.web-venv/.ready
 	$(CARGO) build --release -j $(JOBS) -p taojin-web --example warc_extract
 	bench/.web-venv/bin/python bench/web_bench.py --extractor $(TARGET_DIR)/release/examples/warc_extract \
-	  --python bench/.web-venv/bin/python --corpus $(CORPUS) --html $(HTML_CORPUS)
+	  --python bench/.web-venv/bin/python --corpus $(CORPUS) --html $(HTML_CORPUS) \
+	  $(if $(wildcard $(RELEASE_BIN)),--taojin $(RELEASE_BIN))
 
 bench/.web-venv/.ready: bench/web-requirements.txt
 	python3 -m venv bench/.web-venv

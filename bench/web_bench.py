@@ -235,6 +235,7 @@ def main():
     ap.add_argument("--real", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--work", default=None)
+    ap.add_argument("--taojin", default=None, help="also time the whole pipeline (release `taojin`): a job of one extract stage writing Parquet, --threads 1")
     args = ap.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="taojin-web-bench-")
     os.makedirs(work, exist_ok=True)
@@ -254,15 +255,30 @@ def main():
         "trafilatura (favor_precision)": lambda o: [args.python, peer_py, "trafilatura-precision", warc, o],
         "resiliparse (main_content)": lambda o: [args.python, peer_py, "resiliparse", warc, o],
     }
+    if args.taojin:
+        job = os.path.join(work, "extract.toml")
+        with open(job, "w") as f:
+            f.write(f'[job]\nname = "bench"\noutput = "{work}/pipeline-out"\non_bad_record = "skip"\n\n'
+                    f'[[inputs]]\nname = "cc"\npath = "{warc}"\n\n[[stages]]\nkind = "extract"\n')
+        tools["taojin run (pipeline, Parquet)"] = lambda o: ["sh", "-c", f'rm -rf "{work}/pipeline-out" && "{args.taojin}" run --threads 1 "{job}" && touch "{o}"']
     results = {}
     for name, cmd in tools.items():
         out = os.path.join(work, re.sub(r"\W+", "_", name) + ".jsonl")
         secs = statistics.median(run_timed(cmd(out)) for _ in range(args.repeat))
         got = {}
-        with open(out) as f:
-            for line in f:
-                d = json.loads(line)
-                got[d["id"]] = d["text"]
+        if name.startswith("taojin run"):
+            import pyarrow.parquet as pq
+
+            import glob
+
+            for part in sorted(glob.glob(os.path.join(work, "pipeline-out", "extract", "part-*.parquet"))):
+                for r in pq.read_table(part, columns=["id", "text"]).to_pylist():
+                    got[r["id"]] = r["text"]
+        else:
+            with open(out) as f:
+                for line in f:
+                    d = json.loads(line)
+                    got[d["id"]] = d["text"]
         scores = collections.defaultdict(list)
         for p in pages:
             scores[(p["set"], p["lang"])].append(f1(got.get(p["id"], ""), p["truth"]))
