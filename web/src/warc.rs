@@ -135,6 +135,9 @@ struct Src<R> {
     /// Index in `buf` of the current member's first byte, while it is still held.
     mark: Option<usize>,
     eof: bool,
+    /// An error of the source itself (disk, network): passed on, never taken for a
+    /// corrupt member, so a failed read cannot be skipped as bad data.
+    failed: Option<io::Error>,
 }
 
 /// How much of a member is held to resynchronize inside it after a decoding error.
@@ -149,6 +152,7 @@ impl<R: Read> Src<R> {
             pos: 0,
             mark: None,
             eof: false,
+            failed: None,
         }
     }
 
@@ -174,6 +178,7 @@ impl<R: Read> Src<R> {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         self.buf.truncate(old);
+                        self.failed = Some(io::Error::new(e.kind(), e.to_string()));
                         return Err(e);
                     }
                 }
@@ -312,6 +317,9 @@ impl<R: Read> Stream<R> {
                             Some(Member::Zstd(d)) => d.finish(),
                             None => unreachable!("member checked above"),
                         };
+                        if let Some(failed) = src.failed.take() {
+                            return Err(failed);
+                        }
                         // The decoder may have read into the next member: search from
                         // just after this one's start.
                         src.rewind_past_mark();

@@ -232,3 +232,50 @@ fn random_damage_never_panics_or_hangs() {
         }
     }
 }
+
+/// A source that fails after `ok` bytes, as a dropped network read does.
+struct Failing<'a> {
+    data: &'a [u8],
+    ok: usize,
+}
+
+impl Read for Failing<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.ok == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset",
+            ));
+        }
+        let n = out.len().min(self.ok).min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failing_source_is_an_error_not_a_corrupt_member() {
+    let file: Vec<u8> = (0..3)
+        .map(|i| gz(&record(i, &body(i))))
+        .collect::<Vec<_>>()
+        .concat();
+    let mut r = WarcReader::new(
+        Failing {
+            data: &file,
+            ok: file.len() / 2,
+        },
+        Codec::Gzip,
+        Limits::default(),
+    );
+    let err = loop {
+        match r.next_item() {
+            Ok(Some(Item::Bad(b))) => panic!("a read error became a bad record: {}", b.detail),
+            Ok(Some(Item::Record(_))) => {}
+            Ok(None) => panic!("the error was lost"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+}
