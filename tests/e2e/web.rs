@@ -385,3 +385,14 @@ fn the_demo_crawl_is_deterministic() {
         );
     }
 }
+
+#[test]
+fn extraction_is_the_same_on_one_thread_and_many() {
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-crawl", "data", "--pages", "120"]);
+    ws.job("", &input("cc", "data/*.warc.gz"), EXTRACT);
+    ws.run_ok(&["run", "job.toml", "--threads", "1"]);
+    std::fs::rename(ws.path("out"), ws.path("one")).expect("rename");
+    ws.run_ok(&["run", "job.toml", "--threads", "4"]);
+    assert_same_parts(&ws.path("one/extract"), &ws.path("out/extract"));
+}

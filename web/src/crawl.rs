@@ -75,6 +75,25 @@ pub fn html_page(rec: &Record, max_bytes: u64) -> Result<Page<'_>, NotPage> {
     })
 }
 
+/// The text of a WET `conversion` record, at most `max_bytes`.
+pub fn wet_text(rec: &Record, max_bytes: u64) -> Result<&str, NotPage> {
+    if rec.header("WARC-Truncated").is_some() {
+        return Err(NotPage::Skip("truncated"));
+    }
+    let kind = rec.warc_type().to_ascii_lowercase();
+    if kind != "conversion" {
+        return Err(NotPage::Skip(type_reason(&kind)));
+    }
+    if rec.block.len() as u64 > max_bytes {
+        return Err(NotPage::Bad(format!(
+            "text of {} bytes exceeds max_doc_bytes = {max_bytes}",
+            rec.block.len()
+        )));
+    }
+    std::str::from_utf8(&rec.block)
+        .map_err(|e| NotPage::Bad(format!("WET text is not UTF-8 at byte {}", e.valid_up_to())))
+}
+
 /// The counter name of a record type that is not a page.
 pub fn type_reason(kind: &str) -> &'static str {
     match kind {

@@ -522,9 +522,7 @@ impl Walker<'_> {
             Tag::Body => {
                 // A `<head>` left open ends where the body starts.
                 while let Some(i) = self.stack.iter().rposition(|o| o.tag == Tag::Head) {
-                    while self.stack.len() > i {
-                        self.pop();
-                    }
+                    self.pop_to(i, true);
                 }
             }
             Tag::Td | Tag::Th => {
@@ -592,9 +590,16 @@ impl Walker<'_> {
         });
     }
 
-    fn pop(&mut self) {
+    /// Closes open elements down to depth `depth`; with `flush`, closing a block ends it.
+    fn pop_to(&mut self, depth: usize, flush: bool) {
+        while self.stack.len() > depth {
+            self.pop(flush);
+        }
+    }
+
+    fn pop(&mut self, flush: bool) {
         let Some(o) = self.stack.pop() else { return };
-        if is_block(o.tag) {
+        if flush && is_block(o.tag) {
             self.flush();
         }
         self.links -= usize::from(o.link);
@@ -618,24 +623,13 @@ impl Walker<'_> {
                     && self.stack[i + 1..].iter().all(|o| !is_block(o.tag))
                     && self.cur.as_ref().is_some_and(|b| b.kind == Kind::Row)
                 {
-                    while self.stack.len() > i {
-                        let o = self.stack.pop();
-                        if let Some(o) = o {
-                            self.links -= usize::from(o.link);
-                            self.drop -= usize::from(o.drop);
-                            self.neg -= usize::from(o.neg);
-                            self.pos -= usize::from(o.pos);
-                        }
-                    }
-                    return;
+                    return self.pop_to(i, false);
                 }
             }
             _ => {}
         }
         if let Some(i) = self.stack.iter().rposition(|o| o.tag == tag) {
-            while self.stack.len() > i {
-                self.pop();
-            }
+            self.pop_to(i, true);
         } else if is_block(tag) {
             self.flush();
         }
@@ -722,9 +716,7 @@ fn run(html: &str, opts: &Options) -> (Extracted, Vec<Block>) {
                         !matches!(o.tag, Tag::Ul | Tag::Ol | Tag::Table | Tag::Div | Tag::Dl)
                     })
                 {
-                    while w.stack.len() > i {
-                        w.pop();
-                    }
+                    w.pop_to(i, true);
                 }
                 // Raw-text elements other than `<xmp>` hold no text (the title is kept apart).
                 if tag.is_raw_text() && !matches!(tag, Tag::Xmp | Tag::Plaintext) {

@@ -450,12 +450,55 @@ impl<R: Read> Stream<R> {
     }
 }
 
+/// Decompressed bytes not yet consumed. Consuming moves a cursor; the bytes before it are
+/// dropped only when more are appended, so a 256 KiB chunk holding many small records
+/// (requests, metadata) is not shifted once per record.
+#[derive(Default)]
+struct Window {
+    data: Vec<u8>,
+    start: usize,
+}
+
+impl std::ops::Deref for Window {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+}
+
+impl Window {
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.data.len());
+    }
+
+    /// The buffer to append to, consumed bytes dropped first.
+    fn for_append(&mut self) -> &mut Vec<u8> {
+        if self.start > 0 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        &mut self.data
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.start = 0;
+    }
+
+    /// Everything not consumed, taken out.
+    fn take(&mut self) -> Vec<u8> {
+        let rest = self.data.split_off(self.start);
+        self.clear();
+        rest
+    }
+}
+
 /// Streams the records of one WARC file.
 pub struct WarcReader<R: Read> {
     stream: Stream<R>,
     limits: Limits,
     /// Decompressed bytes not yet consumed; `buf[0]` is at decompressed offset `base`.
-    buf: Vec<u8>,
+    buf: Window,
     base: u64,
     eof: bool,
     /// A corrupt member reported by the stream, to be yielded before anything else.
@@ -485,7 +528,7 @@ impl<R: Read> WarcReader<R> {
                 produced: 0,
             },
             limits,
-            buf: Vec::new(),
+            buf: Window::default(),
             base: 0,
             eof: false,
             pending: None,
@@ -505,7 +548,7 @@ impl<R: Read> WarcReader<R> {
         if self.eof {
             return Ok(false);
         }
-        match self.stream.fill(&mut self.buf)? {
+        match self.stream.fill(self.buf.for_append())? {
             Fill::Data => Ok(true),
             Fill::Eof => {
                 self.eof = true;
@@ -528,7 +571,7 @@ impl<R: Read> WarcReader<R> {
     }
 
     fn consume(&mut self, n: usize) {
-        self.buf.drain(..n);
+        self.buf.consume(n);
         self.base += n as u64;
     }
 
@@ -637,7 +680,7 @@ impl<R: Read> WarcReader<R> {
                 return Ok(Item::Bad(bad));
             }
             if !more {
-                let raw = std::mem::take(&mut self.buf);
+                let raw = self.buf.take();
                 self.base += raw.len() as u64;
                 let n = raw.len() as u64;
                 return Ok(self.bad(
@@ -729,7 +772,7 @@ impl<R: Read> WarcReader<R> {
             }
         }
         if self.buf.len() < total {
-            let raw = std::mem::take(&mut self.buf);
+            let raw = self.buf.take();
             self.base += raw.len() as u64;
             let got = raw.len() - head_len;
             let n = raw.len() as u64;

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use taojin_web::crawl::{NotPage, type_reason};
+use taojin_web::crawl::NotPage;
 use taojin_web::warc::{Codec, Item, Limits, Record, WarcReader};
 
 use super::{BadRecord, Doc, FileFormat, InputFile, ReadContext, RecordSink, WebDoc};
@@ -49,8 +49,8 @@ pub(super) fn read(
                 records += 1;
                 match document(&rec, file, ctx, wet) {
                     Ok(doc) => sink.doc(doc)?,
-                    Err(Skip::Counted(reason)) => sink.count(&format!("warc.skipped.{reason}"), 1),
-                    Err(Skip::Bad(detail)) => {
+                    Err(NotPage::Skip(reason)) => sink.count(&format!("warc.skipped.{reason}"), 1),
+                    Err(NotPage::Bad(detail)) => {
                         let id = rec.record_id().map_or_else(
                             || format!("{}/{}@{}", ctx.input.name, file.name, rec.offset),
                             str::to_string,
@@ -75,26 +75,15 @@ pub(super) fn read(
     Ok(())
 }
 
-/// Why a record is not a document.
-enum Skip {
-    /// Not meant to be one (a request, an image, a redirect): counted by reason.
-    Counted(&'static str),
-    /// Meant to be one but unreadable: a bad record under the job's policy.
-    Bad(String),
-}
-
 fn document<'r>(
     rec: &'r Record,
     file: &InputFile,
     ctx: &ReadContext<'_>,
     wet: bool,
-) -> std::result::Result<Doc<'r>, Skip> {
-    if rec.header("WARC-Truncated").is_some() {
-        return Err(Skip::Counted("truncated"));
-    }
+) -> std::result::Result<Doc<'r>, NotPage> {
     let id = rec
         .record_id()
-        .ok_or(Skip::Bad("record has no WARC-Record-ID".into()))?;
+        .ok_or(NotPage::Bad("record has no WARC-Record-ID".into()))?;
     let mut web = WebDoc {
         date: rec.header("WARC-Date").map(str::to_string),
         filename: Some(file.name.clone()),
@@ -103,19 +92,7 @@ fn document<'r>(
     };
     let url = rec.target_uri().map(Cow::Borrowed);
     if wet {
-        let kind = rec.warc_type().to_ascii_lowercase();
-        if kind != "conversion" {
-            return Err(Skip::Counted(type_reason(&kind)));
-        }
-        if rec.block.len() as u64 > ctx.max_doc_bytes {
-            return Err(Skip::Bad(format!(
-                "text of {} bytes exceeds max_doc_bytes = {}",
-                rec.block.len(),
-                ctx.max_doc_bytes
-            )));
-        }
-        let text = std::str::from_utf8(&rec.block)
-            .map_err(|e| Skip::Bad(format!("WET text is not UTF-8 at byte {}", e.valid_up_to())))?;
+        let text = taojin_web::crawl::wet_text(rec, ctx.max_doc_bytes)?;
         web.content_type = rec.header("Content-Type").map(str::to_string);
         return Ok(Doc {
             id: Cow::Borrowed(id),
@@ -125,13 +102,9 @@ fn document<'r>(
             web: Some(web),
         });
     }
-    let page = taojin_web::crawl::html_page(rec, ctx.max_doc_bytes).map_err(|e| match e {
-        NotPage::Skip(reason) => Skip::Counted(reason),
-        NotPage::Bad(detail) => Skip::Bad(detail),
-    })?;
-    let (payload, content_type) = (page.payload, page.content_type);
-    web.content_type = content_type;
-    web.html = Some(payload);
+    let page = taojin_web::crawl::html_page(rec, ctx.max_doc_bytes)?;
+    web.content_type = page.content_type;
+    web.html = Some(page.payload);
     Ok(Doc {
         id: Cow::Borrowed(id),
         text: Cow::Borrowed(""),

@@ -60,6 +60,7 @@ struct Page {
     reason: Option<&'static str>,
     title: Option<String>,
     charset: Option<String>,
+    encoding: Option<&'static str>,
     text_ratio: Option<f32>,
     link_density: Option<f32>,
     boilerplate: Option<f32>,
@@ -77,6 +78,7 @@ impl ExtractStage {
         let decoded = charset::decode(html, content_type, url);
         let mut page = Page {
             charset: Some(decoded.label()),
+            encoding: Some(decoded.encoding),
             replacements: decoded.replacements,
             ..Page::default()
         };
@@ -153,8 +155,7 @@ impl MapStage for ExtractStage {
                 stats.count("html_pages", 1);
                 stats.count("html_bytes", h.value(i).len() as u64);
             }
-            if let Some(c) = &p.charset {
-                let enc = c.split(' ').next().unwrap_or("");
+            if let Some(enc) = p.encoding {
                 stats.count(&format!("charset.{}", enc.to_ascii_lowercase()), 1);
                 if p.replacements > 0 {
                     stats.count("charset.pages_with_replacements", 1);
