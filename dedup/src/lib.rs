@@ -6,12 +6,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod exact;
+pub mod leader;
 pub mod lines;
 pub mod minhash;
 pub mod shingle;
+pub mod substring;
 pub mod unionfind;
 
 pub use exact::{exact_key_hash, matching_key};
+pub use leader::{Leaders, leader_clusters};
 pub use minhash::{MinHasher, implied_threshold, match_probability, optimal_split};
 pub use shingle::{ShingleConfig, jaccard, shingle_hashes};
 pub use unionfind::UnionFind;

@@ -96,6 +96,10 @@ macro_rules! with_kind {
                 let $k = &crate::global::lines::Kind;
                 $body
             }
+            StageSpec::SubstringDedup($s) => {
+                let $k = &crate::global::substring::Kind;
+                $body
+            }
             StageSpec::Mix($s) => {
                 let $k = &crate::global::mix::Kind;
                 $body

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use crate::stages::classifier::ClassifierSpec;
-pub use crate::stages::dedup::{ExactDedupSpec, LineDedupSpec, MinhashDedupSpec, SurvivorRule};
+pub use crate::stages::dedup::{
+    ExactDedupSpec, LineDedupSpec, MinhashDedupSpec, SubstringDedupSpec, SurvivorRule,
+};
 pub use crate::stages::extract::{ExtractSpec, Favor};
 pub use crate::stages::langid::{LangIdSpec, MixedPolicy};
 pub use crate::stages::mix::{ClusterWeight, MixSource, MixSpec};
@@ -585,7 +587,7 @@ kind = "normalize"
         let StageSpec::MinhashDedup(m) = &spec.stages[1] else {
             panic!("minhash")
         };
-        assert_eq!((m.bands, m.rows, m.ngram_han), (14, 8, 7));
+        assert_eq!((m.bands_rows(), m.ngram_han, m.verify), ((20, 5), 7, true));
         assert_eq!(m.keep, SurvivorRule::Highest("quality.score".into()));
         assert_eq!(
             JobSpec::from_toml(&spec.to_toml()).expect("round trip"),

@@ -13,6 +13,7 @@ mod quality;
 mod resume;
 mod s3;
 mod sql;
+mod substring;
 mod tokenize;
 mod traps;
 mod util;

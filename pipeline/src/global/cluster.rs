@@ -1,6 +1,8 @@
 //! Exact and MinHash deduplication as one global stage: documents are keyed (the exact
 //! matching-key hash, or one key per LSH band), equal keys become edges, union-find turns
-//! edges into clusters, and one survivor per cluster is chosen by a deterministic rule.
+//! edges into components. An exact component is a cluster; a MinHash component is one
+//! cluster only without `verify` (it may chain), and with it is split by leader clustering
+//! (`leaders.rs`). One survivor per cluster is chosen by a deterministic rule.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,7 +13,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Arr
 use arrow::datatypes::{DataType, Field, Float64Type, SchemaRef};
 use rayon::prelude::*;
 use taojin_dedup::exact::exact_key_hash;
-use taojin_dedup::{MinHasher, ShingleConfig, UnionFind, jaccard, shingle_hashes};
+use taojin_dedup::{MinHasher, ShingleConfig, UnionFind, shingle_hashes};
 use taojin_schemas::{
     ExactDedupSpec, MinhashDedupSpec, StageMode, SurvivorRule, TaskStats, columns,
 };
@@ -20,7 +22,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::spill::{
     KEY_DOC, PartitionedWriter, key_doc, key_docs, partition_of, read_file, write_file,
 };
-use super::{GlobalCtx, GlobalStage};
+use super::{GlobalCtx, GlobalStage, leaders};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
 use crate::stages::MapStage;
@@ -35,9 +37,9 @@ pub enum ClusterKind {
         hasher: MinHasher,
         /// Shingling.
         shingles: ShingleConfig,
-        /// Verify candidate pairs against `threshold`.
+        /// Split candidate components by exact Jaccard to their survivors.
         verify: bool,
-        /// Jaccard threshold of `verify`.
+        /// Jaccard a member needs to its survivor under `verify`.
         threshold: f64,
     },
 }
@@ -52,10 +54,6 @@ pub struct ClusterStage {
     cluster_col: &'static str,
     size_col: &'static str,
 }
-
-/// Buckets larger than this are joined as a star (to the smallest document) even under
-/// `verify`, instead of checking every pair.
-const MAX_VERIFIED_BUCKET: usize = 50;
 
 impl ClusterStage {
     /// The `exact_dedup` stage.
@@ -73,9 +71,10 @@ impl ClusterStage {
 
     /// The `minhash_dedup` stage; the permutation seed is fixed so signatures are stable.
     pub fn minhash(spec: &MinhashDedupSpec) -> ClusterStage {
+        let (bands, rows) = spec.bands_rows();
         ClusterStage {
             kind: ClusterKind::Minhash {
-                hasher: MinHasher::new(spec.bands, spec.rows, 0x7A0_71E5),
+                hasher: MinHasher::new(bands, rows, 0x7A0_71E5),
                 shingles: ShingleConfig {
                     n_latin: spec.ngram_latin,
                     n_han: spec.ngram_han,
@@ -91,6 +90,50 @@ impl ClusterStage {
             cluster_col: columns::DUP_CLUSTER,
             size_col: columns::DUP_CLUSTER_SIZE,
         }
+    }
+
+    /// Every component of two or more is one cluster; its best member survives.
+    fn components_as_clusters(
+        &self,
+        ctx: &GlobalCtx<'_>,
+        roots: &[u32],
+        sizes: &[u32],
+    ) -> Result<HashMap<u32, Decision>> {
+        let mut best: HashMap<u32, (u32, String, u32, f64)> = HashMap::new();
+        for t in 0..ctx.tasks() {
+            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+            for (row, m) in read_meta(&bytes)?.into_iter().enumerate() {
+                let doc = (ctx.offsets[t] + row as u64) as u32;
+                let root = roots[doc as usize];
+                if sizes[root as usize] < 2 {
+                    continue;
+                }
+                let replace = best.get(&root).is_none_or(|(_, id, len, score)| {
+                    let current = Meta {
+                        id,
+                        len: *len,
+                        score: *score,
+                    };
+                    better(&self.keep, &m, &current)
+                });
+                if replace {
+                    best.insert(root, (doc, m.id.to_string(), m.len, m.score));
+                }
+            }
+        }
+        Ok((0..roots.len() as u32)
+            .filter_map(|doc| {
+                let root = roots[doc as usize];
+                best.get(&root).map(|(survivor, id, _, _)| {
+                    let decision = Decision {
+                        cluster: xxh3_64(id.as_bytes()),
+                        size: sizes[root as usize],
+                        keep: *survivor == doc,
+                    };
+                    (doc, decision)
+                })
+            })
+            .collect())
     }
 
     fn verify(&self) -> bool {
@@ -127,13 +170,26 @@ fn push_meta(buf: &mut Vec<u8>, id: &str, len: usize, score: f64) {
     buf.extend_from_slice(&score.to_le_bytes());
 }
 
-struct Meta<'a> {
-    id: &'a str,
-    len: u32,
-    score: f64,
+/// The facts of one document the survivor rule compares.
+pub(super) struct Meta<'a> {
+    pub(super) id: &'a str,
+    pub(super) len: u32,
+    pub(super) score: f64,
 }
 
-fn read_meta(bytes: &[u8]) -> Result<Vec<Meta<'_>>> {
+/// What the reduce decided for one clustered document.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Decision {
+    /// Hash of the survivor's id.
+    pub(super) cluster: u64,
+    /// Members of the cluster.
+    pub(super) size: u32,
+    /// This document is the survivor.
+    pub(super) keep: bool,
+}
+
+/// Parses a task's meta file.
+pub(super) fn read_meta(bytes: &[u8]) -> Result<Vec<Meta<'_>>> {
     let bad = || super::spill::damaged("a dedup meta file");
     let mut out = Vec::new();
     let mut at = 0;
@@ -189,14 +245,38 @@ fn better(rule: &SurvivorRule, a: &Meta<'_>, b: &Meta<'_>) -> bool {
     }
 }
 
+/// Survivor order, best first: the order leader clustering visits a component in.
+pub(super) fn survivor_order(
+    rule: &SurvivorRule,
+    a: &Meta<'_>,
+    b: &Meta<'_>,
+) -> std::cmp::Ordering {
+    if better(rule, a, b) {
+        std::cmp::Ordering::Less
+    } else if better(rule, b, a) {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
+}
+
 /// Random access to the shingle sets the map phase stored (for `verify`).
-struct ShingleStore<'a> {
+pub(super) struct ShingleStore<'a> {
     ctx: &'a GlobalCtx<'a>,
     files: HashMap<usize, (File, Vec<u64>)>,
 }
 
 impl<'a> ShingleStore<'a> {
-    fn get(&mut self, doc: u32) -> Result<Vec<u64>> {
+    /// A store reading the map phase's shingle files.
+    pub(super) fn new(ctx: &'a GlobalCtx<'a>) -> ShingleStore<'a> {
+        ShingleStore {
+            ctx,
+            files: HashMap::new(),
+        }
+    }
+
+    /// The sorted shingle set of global document `doc`.
+    pub(super) fn get(&mut self, doc: u32) -> Result<Vec<u64>> {
         let (task, row) = self.ctx.locate(doc as u64);
         if !self.files.contains_key(&task) {
             let data = self.ctx.work.join(format!("shingles-{task:05}.bin"));
@@ -327,7 +407,8 @@ impl GlobalStage for ClusterStage {
             } => Some(*threshold),
             _ => None,
         };
-        // 1. Partitions in parallel: equal keys → edges.
+        // 1. Partitions in parallel: equal keys → star edges (and, to verify, every
+        //    document's buckets).
         let per_partition: Vec<Result<(u64, u64)>> = ctx.pool.install(|| {
             (0..ctx.partitions)
                 .into_par_iter()
@@ -339,39 +420,18 @@ impl GlobalStage for ClusterStage {
                         )?));
                     }
                     records.sort_unstable();
-                    let mut store = threshold.map(|_| ShingleStore {
-                        ctx,
-                        files: HashMap::new(),
-                    });
-                    let mut cache: HashMap<u32, Vec<u64>> = HashMap::new();
-                    let (mut edges, mut candidates) = (Vec::new(), 0u64);
-                    for bucket in records.chunk_by(|a, b| a.0 == b.0) {
-                        if bucket.len() < 2 {
-                            continue;
-                        }
-                        let docs: Vec<u32> = bucket.iter().map(|r| r.1).collect();
-                        match (threshold, store.as_mut()) {
-                            (Some(t), Some(store)) if docs.len() <= MAX_VERIFIED_BUCKET => {
-                                for (i, &a) in docs.iter().enumerate() {
-                                    for &b in &docs[i + 1..] {
-                                        candidates += 1;
-                                        for d in [a, b] {
-                                            if let std::collections::hash_map::Entry::Vacant(e) =
-                                                cache.entry(d)
-                                            {
-                                                e.insert(store.get(d)?);
-                                            }
-                                        }
-                                        if jaccard(&cache[&a], &cache[&b]) >= t {
-                                            edges.push((a, b));
-                                        }
-                                    }
-                                }
-                                cache.clear();
-                            }
-                            _ => {
-                                candidates += docs.len() as u64 - 1;
-                                edges.extend(docs[1..].iter().map(|&b| (docs[0], b)));
+                    let (mut edges, mut candidates, mut memberships) =
+                        (Vec::new(), 0u64, Vec::new());
+                    let buckets = records.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() > 1);
+                    for (seq, bucket) in buckets.enumerate() {
+                        let first = bucket[0].1;
+                        let n = bucket.len() as u64;
+                        candidates += n * (n - 1) / 2;
+                        edges.extend(bucket[1..].iter().map(|r| (first, r.1)));
+                        if threshold.is_some() {
+                            let id = ((p as u64) << 40) | seq as u64;
+                            for r in bucket {
+                                memberships.extend_from_slice(&leaders::membership(r.1, id));
                             }
                         }
                     }
@@ -382,12 +442,15 @@ impl GlobalStage for ClusterStage {
                         .flat_map(|(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
                         .collect();
                     write_file(&ctx.work.join(format!("edges-{p:05}.bin")), &bytes)?;
+                    if threshold.is_some() {
+                        write_file(&ctx.work.join(format!("buckets-{p:05}.bin")), &memberships)?;
+                    }
                     Ok((candidates, edges.len() as u64))
                 })
                 .collect()
         });
         let (candidates, edge_count) = super::sum_pairs(per_partition)?;
-        // 2. Union-find over document indices, streaming the edge files.
+        // 2. Union-find over document indices, streaming the edge files: the components.
         let n = usize::try_from(ctx.docs())
             .map_err(|_| PipelineError::Internal("too many documents".into()))?;
         let mut uf = UnionFind::new(n);
@@ -404,64 +467,59 @@ impl GlobalStage for ClusterStage {
         for &r in &roots {
             sizes[r as usize] += 1;
         }
-        // 3. Survivors: the best member of every cluster, task files streamed in order.
-        let mut best: HashMap<u32, (u32, String, u32, f64)> = HashMap::new();
-        for t in 0..ctx.tasks() {
-            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
-            for (row, m) in read_meta(&bytes)?.into_iter().enumerate() {
-                let doc = (ctx.offsets[t] + row as u64) as u32;
-                let root = roots[doc as usize];
-                if sizes[root as usize] < 2 {
-                    continue;
-                }
-                let replace = match best.get(&root) {
-                    None => true,
-                    Some((_, id, len, score)) => better(
-                        &self.keep,
-                        &m,
-                        &Meta {
-                            id,
-                            len: *len,
-                            score: *score,
-                        },
-                    ),
-                };
-                if replace {
-                    best.insert(root, (doc, m.id.to_string(), m.len, m.score));
-                }
+        drop(uf);
+        // 3. Clusters and survivors: split by leaders, or one per component.
+        let mut counters = Vec::new();
+        let decisions = match threshold {
+            Some(t) => {
+                let (decisions, counts) = leaders::assign(ctx, &roots, &sizes, &self.keep, t)?;
+                let spill: u64 = (0..ctx.tasks())
+                    .map(|t| {
+                        let path = ctx.work.join(format!("shingles-{t:05}.bin"));
+                        std::fs::metadata(&path).map_or(0, |m| m.len())
+                    })
+                    .sum();
+                counters.push(("jaccard_checks".to_string(), counts.comparisons));
+                counters.push(("leader_cap_hits".to_string(), counts.capped));
+                counters.push(("verify_spill_bytes".to_string(), spill));
+                decisions
             }
-        }
-        // 4. Decisions per task: cluster id (hash of the survivor's id), size, keep.
-        let (mut removed, mut clustered) = (0u64, 0u64);
+            None => self.components_as_clusters(ctx, &roots, &sizes)?,
+        };
+        // 4. Decisions per task, in row order.
+        let (mut removed, mut clustered, mut clusters) = (0u64, 0u64, 0u64);
         for t in 0..ctx.tasks() {
             let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
             let meta = read_meta(&bytes)?;
             let mut out = Vec::with_capacity(meta.len() * 13);
             for (row, m) in meta.iter().enumerate() {
                 let doc = (ctx.offsets[t] + row as u64) as u32;
-                let root = roots[doc as usize];
-                let size = sizes[root as usize];
-                let (cluster, keep) = match best.get(&root) {
-                    Some((survivor, id, _, _)) if size > 1 => {
-                        (xxh3_64(id.as_bytes()), *survivor == doc)
-                    }
-                    _ => (xxh3_64(m.id.as_bytes()), true),
+                let d = match decisions.get(&doc) {
+                    Some(d) if d.size > 1 => *d,
+                    _ => Decision {
+                        cluster: xxh3_64(m.id.as_bytes()),
+                        size: 1,
+                        keep: true,
+                    },
                 };
-                clustered += u64::from(size > 1);
-                removed += u64::from(!keep);
-                out.extend_from_slice(&cluster.to_le_bytes());
-                out.extend_from_slice(&size.to_le_bytes());
-                out.push(keep as u8);
+                clustered += u64::from(d.size > 1);
+                clusters += u64::from(d.size > 1 && d.keep);
+                removed += u64::from(!d.keep);
+                out.extend_from_slice(&d.cluster.to_le_bytes());
+                out.extend_from_slice(&d.size.to_le_bytes());
+                out.push(d.keep as u8);
             }
             write_file(&ctx.work.join(format!("decisions-{t:05}.bin")), &out)?;
         }
-        Ok(vec![
+        let mut all = vec![
             ("candidate_pairs".into(), candidates),
             ("edges".into(), edge_count),
-            ("clusters".into(), best.len() as u64),
+            ("clusters".into(), clusters),
             ("docs_in_clusters".into(), clustered),
             ("duplicates".into(), removed),
-        ])
+        ];
+        all.extend(counters);
+        Ok(all)
     }
 
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {

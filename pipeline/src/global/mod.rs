@@ -12,10 +12,12 @@
 //! Each phase has done markers, so a killed run resumes inside the stage too.
 
 pub mod cluster;
+mod leaders;
 pub mod lines;
 pub mod mix;
 pub mod mix_plan;
 pub mod spill;
+pub mod substring;
 pub mod tokenize;
 
 use std::fs::File;

@@ -1,4 +1,4 @@
-//! The dedup stages: `exact_dedup`, `minhash_dedup` and `line_dedup`.
+//! The dedup stages: `exact_dedup`, `minhash_dedup`, `line_dedup` and `substring_dedup`.
 
 use serde::{Deserialize, Serialize};
 
@@ -77,12 +77,14 @@ pub struct MinhashDedupSpec {
     /// `drop` (default) or `annotate` (clusters written, nothing removed).
     #[serde(default)]
     pub mode: StageMode,
-    /// LSH bands (FineWeb: 14).
-    #[serde(default = "default_bands")]
-    pub bands: usize,
-    /// Rows per band (FineWeb: 8); permutations = bands × rows.
-    #[serde(default = "default_rows")]
-    pub rows: usize,
+    /// LSH bands. Default 20 (with rows 5: a pair at J = 0.75 is a candidate with
+    /// probability 0.996, and verification drops the false ones); 14 without `verify`
+    /// (FineWeb's 14 × 8, whose candidates are joined as they come).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands: Option<usize>,
+    /// Rows per band; permutations = bands × rows. Default 5, or 8 without `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
     /// Shingle size in words for Latin-script documents (FineWeb: 5).
     #[serde(default = "default_n_latin")]
     pub ngram_latin: usize,
@@ -92,10 +94,14 @@ pub struct MinhashDedupSpec {
     /// Only the first this many tokens of a document are shingled.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
-    /// Check every candidate pair's true shingle Jaccard against `threshold` before joining it.
-    #[serde(default)]
+    /// Split candidate components into clusters that do not chain (default): each document
+    /// joins the most similar survivor it shares a band with whose exact shingle Jaccard
+    /// reaches `threshold`, or survives itself. `false`: every component of candidates is
+    /// one cluster (FineWeb's behaviour; long near-identical texts chain).
+    #[serde(default = "super::default_true")]
     pub verify: bool,
-    /// Jaccard threshold used by `verify`, and shown beside the S-curve.
+    /// Exact Jaccard a document needs to its cluster's survivor under `verify` (two members
+    /// of one cluster are then at least `2 × threshold − 1` apart); shown beside the S-curve.
     #[serde(default = "default_threshold")]
     pub threshold: f64,
     /// Survivor of each cluster.
@@ -106,12 +112,6 @@ pub struct MinhashDedupSpec {
     pub memory_limit: ByteSize,
 }
 
-fn default_bands() -> usize {
-    14
-}
-fn default_rows() -> usize {
-    8
-}
 fn default_n_latin() -> usize {
     5
 }
@@ -122,7 +122,7 @@ fn default_max_tokens() -> usize {
     100_000
 }
 fn default_threshold() -> f64 {
-    0.8
+    0.75
 }
 
 /// Parameters of the `line_dedup` stage.
@@ -160,6 +160,14 @@ impl StageParams for ExactDedupSpec {
     }
 }
 
+impl MinhashDedupSpec {
+    /// Bands and rows, with the defaults for the `verify` setting resolved.
+    pub fn bands_rows(&self) -> (usize, usize) {
+        let (b, r) = if self.verify { (20, 5) } else { (14, 8) };
+        (self.bands.unwrap_or(b), self.rows.unwrap_or(r))
+    }
+}
+
 impl StageParams for MinhashDedupSpec {
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -167,8 +175,9 @@ impl StageParams for MinhashDedupSpec {
 
     fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
         check_memory_limit(at, self.memory_limit)?;
-        if self.bands == 0
-            || self.rows == 0
+        let (bands, rows) = self.bands_rows();
+        if bands == 0
+            || rows == 0
             || self.ngram_latin == 0
             || self.ngram_han == 0
             || self.max_tokens == 0
@@ -199,6 +208,49 @@ impl StageParams for LineDedupSpec {
             return Err(invalid(
                 format!("{}.max_occurrences", at.key),
                 "must be at least 1 (0 would remove every line)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parameters of the `substring_dedup` stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubstringDedupSpec {
+    /// Stage name (default `substring_dedup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Shortest repeated span cut, in units: a Han/kana/hangul character, or a
+    /// whitespace-separated word (default 50: about 300 bytes of English, 50 Chinese
+    /// characters; roughly 50–65 BPE tokens in either language).
+    #[serde(default = "default_min_tokens")]
+    pub min_tokens: usize,
+    /// A document left with fewer units than this after its cuts is removed
+    /// (`substring_dup_short`); one that had nothing cut is never removed.
+    #[serde(default = "default_min_tokens")]
+    pub min_tokens_left: usize,
+    /// Memory the window grouping may use; beyond it the window keys spill to more
+    /// partitions.
+    #[serde(default = "super::default_memory_limit")]
+    pub memory_limit: ByteSize,
+}
+
+fn default_min_tokens() -> usize {
+    50
+}
+
+impl StageParams for SubstringDedupSpec {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn validate(&self, at: &StageAt<'_>) -> Result<(), JobError> {
+        check_memory_limit(at, self.memory_limit)?;
+        if !(8..=100_000).contains(&self.min_tokens) {
+            return Err(invalid(
+                format!("{}.min_tokens", at.key),
+                "must be within 8..=100000 (shorter spans repeat by chance)",
             ));
         }
         Ok(())

@@ -64,6 +64,11 @@ impl<T: StageParams> StageParams for Box<T> {
 }
 
 /// The default `memory_limit` of the global stages: 1 GiB.
+/// Serde default of switches that are on unless turned off.
+fn default_true() -> bool {
+    true
+}
+
 fn default_memory_limit() -> ByteSize {
     ByteSize(1 << 30)
 }
@@ -142,6 +147,9 @@ stage_kinds! {
     MinhashDedup(dedup::MinhashDedupSpec) = "minhash_dedup",
     /// Lines repeated across many documents (boilerplate), removed from every document.
     LineDedup(dedup::LineDedupSpec) = "line_dedup",
+    /// Spans of `min_tokens` units repeated anywhere earlier in the job, cut out (Lee et
+    /// al.'s ExactSubstr).
+    SubstringDedup(dedup::SubstringDedupSpec) = "substring_dedup",
     /// A learned quality score (fastText supervised model from `taojin train-classifier`).
     Classifier(classifier::ClassifierSpec) = "classifier",
     /// Heuristic quality rules for English and Chinese, line cleaning, PII, blocklists.
