@@ -171,3 +171,22 @@ fn cuts_do_not_depend_on_threads_or_tasks() {
         column(&ws.path("out/substring_dedup"), "id", true)
     );
 }
+
+#[test]
+fn a_crash_inside_the_stage_resumes_identically() {
+    let ws = Workspace::new();
+    let f = fixture();
+    write(&ws, &f, "split_bytes = 2000", "");
+    ws.run_ok(&["run", "job.toml"]);
+    std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args(["run", "job.toml", "--threads", "1"])
+        .current_dir(ws.dir.path())
+        .env(taojin_pipeline::engine::FAILPOINT_ENV, "substring_dedup:3")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    ws.run_ok(&["run", "job.toml"]);
+    assert_same_parts(&ws.path("clean"), &ws.path("out"));
+    assert_eq!(ws.stats("out")["stages"][1]["tasks_resumed"], 3);
+}

@@ -100,27 +100,20 @@ impl ClusterStage {
         sizes: &[u32],
     ) -> Result<HashMap<u32, Decision>> {
         let mut best: HashMap<u32, (u32, String, u32, f64)> = HashMap::new();
-        for t in 0..ctx.tasks() {
-            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
-            for (row, m) in read_meta(&bytes)?.into_iter().enumerate() {
-                let doc = (ctx.offsets[t] + row as u64) as u32;
-                let root = roots[doc as usize];
-                if sizes[root as usize] < 2 {
-                    continue;
-                }
-                let replace = best.get(&root).is_none_or(|(_, id, len, score)| {
-                    let current = Meta {
-                        id,
-                        len: *len,
-                        score: *score,
-                    };
-                    better(&self.keep, &m, &current)
-                });
-                if replace {
-                    best.insert(root, (doc, m.id.to_string(), m.len, m.score));
-                }
+        for_each_clustered(ctx, roots, sizes, |doc, root, m| {
+            let replace = best.get(&root).is_none_or(|(_, id, len, score)| {
+                let current = Meta {
+                    id,
+                    len: *len,
+                    score: *score,
+                };
+                better(&self.keep, m, &current)
+            });
+            if replace {
+                best.insert(root, (doc, m.id.to_string(), m.len, m.score));
             }
-        }
+            Ok(())
+        })?;
         Ok((0..roots.len() as u32)
             .filter_map(|doc| {
                 let root = roots[doc as usize];
@@ -243,6 +236,27 @@ fn better(rule: &SurvivorRule, a: &Meta<'_>, b: &Meta<'_>) -> bool {
             x > y || (x == y && by_id)
         }
     }
+}
+
+/// Calls `f(doc, root, meta)` for every document of a component of two or more, streaming
+/// the tasks' meta files in document order.
+pub(super) fn for_each_clustered(
+    ctx: &GlobalCtx<'_>,
+    roots: &[u32],
+    sizes: &[u32],
+    mut f: impl FnMut(u32, u32, &Meta<'_>) -> Result<()>,
+) -> Result<()> {
+    for t in 0..ctx.tasks() {
+        let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+        for (row, m) in read_meta(&bytes)?.iter().enumerate() {
+            let doc = (ctx.offsets[t] + row as u64) as u32;
+            let root = roots[doc as usize];
+            if sizes[root as usize] > 1 {
+                f(doc, root, m)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Survivor order, best first: the order leader clustering visits a component in.

@@ -12,8 +12,8 @@ use taojin_schemas::SurvivorRule;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::GlobalCtx;
-use super::cluster::{Decision, Meta, ShingleStore, read_meta, survivor_order};
-use super::spill::{PartitionedWriter, damaged, partition_of, read_file};
+use super::cluster::{Decision, Meta, ShingleStore, for_each_clustered, survivor_order};
+use super::spill::{self, PartitionedWriter, damaged, partition_of, read_file};
 use crate::error::Result;
 
 /// Candidate leaders one document is compared with at most.
@@ -30,18 +30,14 @@ pub(super) fn membership(doc: u32, bucket: u64) -> [u8; MEMBERSHIP] {
     r
 }
 
+const WHAT: &str = "a dedup component file";
+
 fn u32_at(b: &[u8], at: usize) -> Result<u32> {
-    b.get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .ok_or_else(|| damaged("a dedup component file"))
+    spill::u32_at(b, at, WHAT)
 }
 
 fn u64_at(b: &[u8], at: usize) -> Result<u64> {
-    b.get(at..at + 8)
-        .and_then(|s| s.try_into().ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| damaged("a dedup component file"))
+    spill::u64_at(b, at, WHAT)
 }
 
 /// What the leader pass counted.
@@ -79,24 +75,16 @@ pub(super) fn assign(
     writer.finish()?;
     // Survivor facts → the same partition: [root][doc][len][score][id len][id].
     let mut writer = PartitionedWriter::create(&ctx.work.join("components"), "m", parts)?;
-    for t in 0..ctx.tasks() {
-        let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
-        for (row, m) in read_meta(&bytes)?.into_iter().enumerate() {
-            let doc = (ctx.offsets[t] + row as u64) as u32;
-            let root = roots[doc as usize];
-            if sizes[root as usize] < 2 {
-                continue;
-            }
-            let mut rec = Vec::with_capacity(24 + m.id.len());
-            rec.extend_from_slice(&root.to_le_bytes());
-            rec.extend_from_slice(&doc.to_le_bytes());
-            rec.extend_from_slice(&m.len.to_le_bytes());
-            rec.extend_from_slice(&m.score.to_le_bytes());
-            rec.extend_from_slice(&(m.id.len() as u32).to_le_bytes());
-            rec.extend_from_slice(m.id.as_bytes());
-            writer.write(route(root), &rec)?;
-        }
-    }
+    for_each_clustered(ctx, roots, sizes, |doc, root, m| {
+        let mut rec = Vec::with_capacity(24 + m.id.len());
+        rec.extend_from_slice(&root.to_le_bytes());
+        rec.extend_from_slice(&doc.to_le_bytes());
+        rec.extend_from_slice(&m.len.to_le_bytes());
+        rec.extend_from_slice(&m.score.to_le_bytes());
+        rec.extend_from_slice(&(m.id.len() as u32).to_le_bytes());
+        rec.extend_from_slice(m.id.as_bytes());
+        writer.write(route(root), &rec)
+    })?;
     writer.finish()?;
     let results: Vec<Result<Placed>> = ctx.pool.install(|| {
         (0..parts)

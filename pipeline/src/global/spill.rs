@@ -59,6 +59,22 @@ pub fn damaged(what: &str) -> PipelineError {
     ))
 }
 
+/// The little-endian `u32` at `at` of a `_work` record, or a damaged-file error naming `what`.
+pub fn u32_at(b: &[u8], at: usize, what: &str) -> Result<u32> {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| damaged(what))
+}
+
+/// The little-endian `u64` at `at` of a `_work` record, or a damaged-file error naming `what`.
+pub fn u64_at(b: &[u8], at: usize, what: &str) -> Result<u64> {
+    b.get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| damaged(what))
+}
+
 /// Reads a whole spill file.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     let mut f = File::open(path).map_err(PipelineError::io(path))?;

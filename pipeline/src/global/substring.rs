@@ -34,10 +34,7 @@ pub struct SubstringStage {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32> {
-    b.get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .ok_or_else(|| damaged("a substring_dedup spill file"))
+    super::spill::u32_at(b, at, "a substring_dedup spill file")
 }
 
 impl GlobalStage for SubstringStage {
@@ -157,8 +154,7 @@ impl GlobalStage for SubstringStage {
                     rows.sort_unstable();
                     let (mut out, mut spans) = (Vec::new(), 0u64);
                     for row in rows {
-                        let starts = by_row.get_mut(&row).map(std::mem::take).unwrap_or_default();
-                        let mut starts = starts;
+                        let mut starts = by_row.remove(&row).unwrap_or_default();
                         for (from, to) in merge_windows(&mut starts, k) {
                             spans += 1;
                             for v in [row, from, to] {
