@@ -216,6 +216,17 @@ fn clusters_do_not_depend_on_threads_tasks_or_memory() {
         );
     run_demo(&ws, "", &tiny, &[]);
     assert_same_parts(&ws.path("two"), &ws.path("out"));
+    // The default limit finds components in memory; the tiny one by partitioned rounds.
+    let rounds = |out: &str| {
+        let stats = ws.stats(out);
+        let minhash = &stats["stages"][2];
+        assert_eq!(minhash["name"], "minhash_dedup");
+        minhash["counters"]["component_rounds"]
+            .as_u64()
+            .expect("rounds")
+    };
+    assert_eq!(rounds("two"), 0);
+    assert!(rounds("out") > 1);
     // Many more tasks (small splits of the same files): the same clusters and survivors.
     std::fs::rename(ws.path("out"), ws.path("three")).expect("rename");
     let plain_dir = ws.path("plain");

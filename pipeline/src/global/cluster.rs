@@ -1,5 +1,6 @@
 //! Exact and MinHash deduplication as one global stage: documents are keyed (the exact
-//! matching-key hash, or one key per LSH band), equal keys become edges, union-find turns
+//! matching-key hash, or one key per LSH band), equal keys become edges, and connected
+//! components (`components.rs`: in memory, or partitioned beyond `memory_limit`) turn
 //! edges into components. An exact component is a cluster; a MinHash component is one
 //! cluster only without `verify` (it may chain), and with it is split by leader clustering
 //! (`leaders.rs`). One survivor per cluster is chosen by a deterministic rule.
@@ -13,16 +14,17 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Arr
 use arrow::datatypes::{DataType, Field, Float64Type, SchemaRef};
 use rayon::prelude::*;
 use taojin_dedup::exact::exact_key_hash;
-use taojin_dedup::{MinHasher, ShingleConfig, UnionFind, shingle_hashes};
+use taojin_dedup::{MinHasher, ShingleConfig, shingle_hashes};
 use taojin_schemas::{
     ExactDedupSpec, MinhashDedupSpec, StageMode, SurvivorRule, TaskStats, columns,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::spill::{
-    KEY_DOC, PartitionedWriter, key_doc, key_docs, partition_of, read_file, write_file,
+    KEY_DOC, PartitionedWriter, SharedWriter, TaskGroups, damaged, key_doc, key_docs, partition_of,
+    read_file, u32_at, u64_at, write_file,
 };
-use super::{GlobalCtx, GlobalStage, leaders};
+use super::{GlobalCtx, GlobalStage, components, leaders};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
 use crate::stages::MapStage;
@@ -92,41 +94,26 @@ impl ClusterStage {
         }
     }
 
-    /// Every component of two or more is one cluster; its best member survives.
-    fn components_as_clusters(
+    /// Writes task `task`'s map output from given `(id, text length, keys)` instead of
+    /// text, so the reduce can be measured at scales where shingling would dominate
+    /// (`examples/synthetic_reduce.rs`, the README's capacity plan). Not with `verify`,
+    /// which needs shingle sets.
+    pub fn map_keys(
         &self,
         ctx: &GlobalCtx<'_>,
-        roots: &[u32],
-        sizes: &[u32],
-    ) -> Result<HashMap<u32, Decision>> {
-        let mut best: HashMap<u32, (u32, String, u32, f64)> = HashMap::new();
-        for_each_clustered(ctx, roots, sizes, |doc, root, m| {
-            let replace = best.get(&root).is_none_or(|(_, id, len, score)| {
-                let current = Meta {
-                    id,
-                    len: *len,
-                    score: *score,
-                };
-                better(&self.keep, m, &current)
-            });
-            if replace {
-                best.insert(root, (doc, m.id.to_string(), m.len, m.score));
-            }
-            Ok(())
-        })?;
-        Ok((0..roots.len() as u32)
-            .filter_map(|doc| {
-                let root = roots[doc as usize];
-                best.get(&root).map(|(survivor, id, _, _)| {
-                    let decision = Decision {
-                        cluster: xxh3_64(id.as_bytes()),
-                        size: sizes[root as usize],
-                        keep: *survivor == doc,
-                    };
-                    (doc, decision)
-                })
-            })
-            .collect())
+        task: usize,
+        docs: impl IntoIterator<Item = (String, usize, Vec<u128>)>,
+    ) -> Result<()> {
+        if self.verify() {
+            return Err(PipelineError::Config(
+                "map_keys needs verify = false: verify compares shingle sets".into(),
+            ));
+        }
+        let mut out = MapOut::create(ctx, task)?;
+        for (id, len, keys) in docs {
+            out.push(&id, len, 0.0, &keys)?;
+        }
+        out.finish(ctx, task)
     }
 
     fn verify(&self) -> bool {
@@ -152,6 +139,48 @@ impl ClusterStage {
                 (keys, if *verify { set } else { Vec::new() })
             }
         }
+    }
+}
+
+/// One task's map output: keyed records by partition, and survivor facts in row order.
+struct MapOut {
+    writer: PartitionedWriter,
+    meta: Vec<u8>,
+    doc: u64,
+    partitions: usize,
+}
+
+impl MapOut {
+    fn create(ctx: &GlobalCtx<'_>, task: usize) -> Result<MapOut> {
+        Ok(MapOut {
+            writer: PartitionedWriter::create(
+                &ctx.work.join(format!("map-{task:05}")),
+                "p",
+                ctx.partitions,
+            )?,
+            meta: Vec::new(),
+            doc: ctx.offsets[task],
+            partitions: ctx.partitions,
+        })
+    }
+
+    /// The next document of the task.
+    fn push(&mut self, id: &str, len: usize, score: f64, keys: &[u128]) -> Result<()> {
+        let d = u32::try_from(self.doc).map_err(|_| {
+            PipelineError::Config("more than 4,294,967,295 documents in one dedup stage".into())
+        })?;
+        for &key in keys {
+            self.writer
+                .write(partition_of(key, self.partitions), &key_doc(key, d))?;
+        }
+        push_meta(&mut self.meta, id, len, score);
+        self.doc += 1;
+        Ok(())
+    }
+
+    fn finish(self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
+        self.writer.finish()?;
+        write_file(&ctx.work.join(format!("meta-{task:05}.bin")), &self.meta)
     }
 }
 
@@ -238,27 +267,6 @@ fn better(rule: &SurvivorRule, a: &Meta<'_>, b: &Meta<'_>) -> bool {
     }
 }
 
-/// Calls `f(doc, root, meta)` for every document of a component of two or more, streaming
-/// the tasks' meta files in document order.
-pub(super) fn for_each_clustered(
-    ctx: &GlobalCtx<'_>,
-    roots: &[u32],
-    sizes: &[u32],
-    mut f: impl FnMut(u32, u32, &Meta<'_>) -> Result<()>,
-) -> Result<()> {
-    for t in 0..ctx.tasks() {
-        let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
-        for (row, m) in read_meta(&bytes)?.iter().enumerate() {
-            let doc = (ctx.offsets[t] + row as u64) as u32;
-            let root = roots[doc as usize];
-            if sizes[root as usize] > 1 {
-                f(doc, root, m)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Survivor order, best first: the order leader clustering visits a component in.
 pub(super) fn survivor_order(
     rule: &SurvivorRule,
@@ -272,6 +280,124 @@ pub(super) fn survivor_order(
     } else {
         std::cmp::Ordering::Equal
     }
+}
+
+/// A clustered document in its component's partition: (root, doc, facts).
+pub(super) type Member<'a> = (u32, u32, Meta<'a>);
+
+const MEMBERS: &str = "a dedup component file";
+
+/// Parses a component partition's members: `[root][doc][len][score][id len][id]`.
+fn read_members(bytes: &[u8]) -> Result<Vec<Member<'_>>> {
+    let mut members = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let root = u32_at(bytes, at, MEMBERS)?;
+        let doc = u32_at(bytes, at + 4, MEMBERS)?;
+        let len = u32_at(bytes, at + 8, MEMBERS)?;
+        let score = f64::from_bits(u64_at(bytes, at + 12, MEMBERS)?);
+        let n = u32_at(bytes, at + 20, MEMBERS)? as usize;
+        let id = bytes
+            .get(at + 24..at + 24 + n)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .ok_or_else(|| damaged(MEMBERS))?;
+        members.push((root, doc, Meta { id, len, score }));
+        at += 24 + n;
+    }
+    Ok(members)
+}
+
+/// Writes every clustered document's facts to its component's partition, from the
+/// per-task labels and meta files (tasks in parallel).
+fn route_members(ctx: &GlobalCtx<'_>) -> Result<()> {
+    let w = SharedWriter::create(&ctx.work.join("components"), "m", ctx.partitions)?;
+    let results: Vec<Result<()>> = ctx.pool.install(|| {
+        (0..ctx.tasks())
+            .into_par_iter()
+            .map(|t| {
+                let labels = components::read_labels(&components::labels_path(&ctx.work, t))?;
+                let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+                let meta = read_meta(&bytes)?;
+                let mut out = w.local();
+                for (doc, root, _) in labels {
+                    let m = usize::try_from(u64::from(doc) - ctx.offsets[t])
+                        .ok()
+                        .and_then(|row| meta.get(row))
+                        .ok_or_else(|| damaged("a dedup label file"))?;
+                    let mut rec = Vec::with_capacity(24 + m.id.len());
+                    rec.extend_from_slice(&root.to_le_bytes());
+                    rec.extend_from_slice(&doc.to_le_bytes());
+                    rec.extend_from_slice(&m.len.to_le_bytes());
+                    rec.extend_from_slice(&m.score.to_le_bytes());
+                    rec.extend_from_slice(&(m.id.len() as u32).to_le_bytes());
+                    rec.extend_from_slice(m.id.as_bytes());
+                    out.write(partition_of(u128::from(root), ctx.partitions), &rec)?;
+                }
+                out.flush()
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<()>>()?;
+    w.finish()
+}
+
+/// A routed decision: `[doc u32][cluster u64][size u32][keep u8]`.
+const DECIDED: usize = 17;
+
+fn decision_record(doc: u32, d: &Decision) -> [u8; DECIDED] {
+    let mut r = [0u8; DECIDED];
+    r[..4].copy_from_slice(&doc.to_le_bytes());
+    r[4..12].copy_from_slice(&d.cluster.to_le_bytes());
+    r[12..16].copy_from_slice(&d.size.to_le_bytes());
+    r[16] = d.keep as u8;
+    r
+}
+
+/// The dense decision files of group `g`'s tasks (a singleton is its own cluster);
+/// returns (removed, clustered, clusters).
+fn write_decisions(ctx: &GlobalCtx<'_>, groups: &TaskGroups, g: usize) -> Result<[u64; 3]> {
+    let bytes = read_file(&ctx.work.join(format!("decided/g-{g:05}.bin")))?;
+    if bytes.len() % DECIDED != 0 {
+        return Err(damaged("a dedup decision file"));
+    }
+    let mut decided: Vec<&[u8]> = bytes.chunks_exact(DECIDED).collect();
+    decided.sort_unstable_by_key(|r| u32_at(r, 0, "").unwrap_or(0));
+    let mut next = decided.iter().peekable();
+    let [mut removed, mut clustered, mut clusters] = [0u64; 3];
+    for t in groups.tasks(g).0 {
+        let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
+        let meta = read_meta(&bytes)?;
+        let mut out = Vec::with_capacity(meta.len() * 13);
+        for (row, m) in meta.iter().enumerate() {
+            let doc = (ctx.offsets[t] + row as u64) as u32;
+            let mut d = Decision {
+                cluster: xxh3_64(m.id.as_bytes()),
+                size: 1,
+                keep: true,
+            };
+            if let Some(r) = next.next_if(|r| u32_at(r, 0, "").is_ok_and(|x| x == doc)) {
+                let size = u32_at(r, 12, "")?;
+                if size > 1 {
+                    d = Decision {
+                        cluster: u64_at(r, 4, "")?,
+                        size,
+                        keep: r[16] == 1,
+                    };
+                }
+            }
+            clustered += u64::from(d.size > 1);
+            clusters += u64::from(d.size > 1 && d.keep);
+            removed += u64::from(!d.keep);
+            out.extend_from_slice(&d.cluster.to_le_bytes());
+            out.extend_from_slice(&d.size.to_le_bytes());
+            out.push(d.keep as u8);
+        }
+        write_file(&ctx.work.join(format!("decisions-{t:05}.bin")), &out)?;
+    }
+    if next.next().is_some() {
+        return Err(damaged("a dedup decision file"));
+    }
+    Ok([removed, clustered, clusters])
 }
 
 /// Random access to the shingle sets the map phase stored (for `verify`).
@@ -353,13 +479,8 @@ impl GlobalStage for ClusterStage {
     }
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
-        let mut writer = PartitionedWriter::create(
-            &ctx.work.join(format!("map-{task:05}")),
-            "p",
-            ctx.partitions,
-        )?;
-        let (mut meta, mut shingles, mut idx) = (Vec::new(), Vec::new(), vec![0u64]);
-        let mut doc = ctx.offsets[task];
+        let mut out = MapOut::create(ctx, task)?;
+        let (mut shingles, mut idx) = (Vec::new(), vec![0u64]);
         ctx.for_each_batch(task, |batch| {
             let text = text_column(batch)?;
             let ids = batch
@@ -382,34 +503,24 @@ impl GlobalStage for ClusterStage {
                 .map(|i| self.keys(text.value(i)))
                 .collect();
             for (i, (keys, set)) in keyed.into_iter().enumerate() {
-                let d = u32::try_from(doc).map_err(|_| {
-                    PipelineError::Config(
-                        "more than 4,294,967,295 documents in one dedup stage".into(),
-                    )
-                })?;
-                for key in keys {
-                    writer.write(partition_of(key, ctx.partitions), &key_doc(key, d))?;
-                }
                 let score = scores.as_ref().map_or(0.0, |s| {
                     let s = s.as_primitive::<Float64Type>();
                     if s.is_null(i) { f64::NAN } else { s.value(i) }
                 });
-                push_meta(&mut meta, ids.value(i), text.value(i).len(), score);
+                out.push(ids.value(i), text.value(i).len(), score, &keys)?;
                 if self.verify() {
                     shingles.extend(set.iter().flat_map(|h| h.to_le_bytes()));
                     idx.push(shingles.len() as u64 / 8);
                 }
-                doc += 1;
             }
             Ok(())
         })?;
-        writer.finish()?;
         if self.verify() {
             write_file(&ctx.work.join(format!("shingles-{task:05}.bin")), &shingles)?;
             let idx: Vec<u8> = idx.iter().flat_map(|o| o.to_le_bytes()).collect();
             write_file(&ctx.work.join(format!("shingles-{task:05}.idx")), &idx)?;
         }
-        write_file(&ctx.work.join(format!("meta-{task:05}.bin")), &meta)
+        out.finish(ctx, task)
     }
 
     fn reduce(&self, ctx: &GlobalCtx<'_>) -> Result<Vec<(String, u64)>> {
@@ -421,8 +532,17 @@ impl GlobalStage for ClusterStage {
             } => Some(*threshold),
             _ => None,
         };
+        let groups = TaskGroups::new(&ctx.offsets, ctx.docs(), ctx.partitions);
+        let memberships = match threshold {
+            Some(_) => Some(SharedWriter::create(
+                &ctx.work.join("members"),
+                "g",
+                groups.len(),
+            )?),
+            None => None,
+        };
         // 1. Partitions in parallel: equal keys → star edges (and, to verify, every
-        //    document's buckets).
+        //    document's buckets, routed to its task group).
         let per_partition: Vec<Result<(u64, u64)>> = ctx.pool.install(|| {
             (0..ctx.partitions)
                 .into_par_iter()
@@ -434,20 +554,23 @@ impl GlobalStage for ClusterStage {
                         )?));
                     }
                     records.sort_unstable();
-                    let (mut edges, mut candidates, mut memberships) =
-                        (Vec::new(), 0u64, Vec::new());
+                    let (mut edges, mut candidates) = (Vec::new(), 0u64);
+                    let mut local = memberships.as_ref().map(SharedWriter::local);
                     let buckets = records.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() > 1);
                     for (seq, bucket) in buckets.enumerate() {
                         let first = bucket[0].1;
                         let n = bucket.len() as u64;
                         candidates += n * (n - 1) / 2;
                         edges.extend(bucket[1..].iter().map(|r| (first, r.1)));
-                        if threshold.is_some() {
+                        if let Some(local) = local.as_mut() {
                             let id = ((p as u64) << 40) | seq as u64;
                             for r in bucket {
-                                memberships.extend_from_slice(&leaders::membership(r.1, id));
+                                local.write(groups.of_doc(r.1), &leaders::membership(r.1, id))?;
                             }
                         }
+                    }
+                    if let Some(local) = local {
+                        local.flush()?;
                     }
                     edges.sort_unstable();
                     edges.dedup();
@@ -456,74 +579,91 @@ impl GlobalStage for ClusterStage {
                         .flat_map(|(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
                         .collect();
                     write_file(&ctx.work.join(format!("edges-{p:05}.bin")), &bytes)?;
-                    if threshold.is_some() {
-                        write_file(&ctx.work.join(format!("buckets-{p:05}.bin")), &memberships)?;
-                    }
                     Ok((candidates, edges.len() as u64))
                 })
                 .collect()
         });
         let (candidates, edge_count) = super::sum_pairs(per_partition)?;
-        // 2. Union-find over document indices, streaming the edge files: the components.
-        let n = usize::try_from(ctx.docs())
-            .map_err(|_| PipelineError::Internal("too many documents".into()))?;
-        let mut uf = UnionFind::new(n);
-        for p in 0..ctx.partitions {
-            let bytes = read_file(&ctx.work.join(format!("edges-{p:05}.bin")))?;
-            for e in bytes.chunks_exact(8) {
-                let a = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
-                let b = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
-                uf.union(a, b);
-            }
+        if let Some(w) = memberships {
+            w.finish()?;
         }
-        let roots: Vec<u32> = (0..n as u32).map(|d| uf.find(d)).collect();
-        let mut sizes = vec![0u32; n];
-        for &r in &roots {
-            sizes[r as usize] += 1;
+        // 2. Connected components → per-task labels.
+        let found = components::Graph {
+            work: &ctx.work,
+            parts: ctx.partitions,
+            groups: &groups,
+            docs: ctx.docs(),
+            limit: self.limit,
+            pool: ctx.pool,
         }
-        drop(uf);
-        // 3. Clusters and survivors: split by leaders, or one per component.
-        let mut counters = Vec::new();
-        let decisions = match threshold {
-            Some(t) => {
-                let (decisions, counts) = leaders::assign(ctx, &roots, &sizes, &self.keep, t)?;
-                let spill: u64 = (0..ctx.tasks())
-                    .map(|t| {
-                        let path = ctx.work.join(format!("shingles-{t:05}.bin"));
-                        std::fs::metadata(&path).map_or(0, |m| m.len())
-                    })
-                    .sum();
-                counters.push(("jaccard_checks".to_string(), counts.comparisons));
-                counters.push(("leader_cap_hits".to_string(), counts.capped));
-                counters.push(("verify_spill_bytes".to_string(), spill));
-                decisions
-            }
-            None => self.components_as_clusters(ctx, &roots, &sizes)?,
-        };
-        // 4. Decisions per task, in row order.
-        let (mut removed, mut clustered, mut clusters) = (0u64, 0u64, 0u64);
-        for t in 0..ctx.tasks() {
-            let bytes = read_file(&ctx.work.join(format!("meta-{t:05}.bin")))?;
-            let meta = read_meta(&bytes)?;
-            let mut out = Vec::with_capacity(meta.len() * 13);
-            for (row, m) in meta.iter().enumerate() {
-                let doc = (ctx.offsets[t] + row as u64) as u32;
-                let d = match decisions.get(&doc) {
-                    Some(d) if d.size > 1 => *d,
-                    _ => Decision {
-                        cluster: xxh3_64(m.id.as_bytes()),
-                        size: 1,
-                        keep: true,
-                    },
-                };
-                clustered += u64::from(d.size > 1);
-                clusters += u64::from(d.size > 1 && d.keep);
-                removed += u64::from(!d.keep);
-                out.extend_from_slice(&d.cluster.to_le_bytes());
-                out.extend_from_slice(&d.size.to_le_bytes());
-                out.push(d.keep as u8);
-            }
-            write_file(&ctx.work.join(format!("decisions-{t:05}.bin")), &out)?;
+        .label()?;
+        // 3. Each clustered document's facts (and buckets) to its component's partition.
+        route_members(ctx)?;
+        if threshold.is_some() {
+            leaders::route_buckets(ctx, &groups)?;
+        }
+        // 4. Clusters and survivors per partition: split by leaders, or one per component.
+        let decided = SharedWriter::create(&ctx.work.join("decided"), "g", groups.len())?;
+        let placed: Vec<Result<leaders::LeaderCounts>> = ctx.pool.install(|| {
+            (0..ctx.partitions)
+                .into_par_iter()
+                .map(|q| {
+                    let bytes = read_file(&ctx.work.join(format!("components/m-{q:05}.bin")))?;
+                    let mut members = read_members(&bytes)?;
+                    members.sort_by(|a, b| {
+                        a.0.cmp(&b.0)
+                            .then_with(|| survivor_order(&self.keep, &a.2, &b.2))
+                            .then(a.1.cmp(&b.1))
+                    });
+                    let mut out = decided.local();
+                    let mut emit = |doc: u32, d: Decision| {
+                        out.write(groups.of_doc(doc), &decision_record(doc, &d))
+                    };
+                    let counts = match threshold {
+                        Some(t) => leaders::place(ctx, q, &members, t, &mut emit)?,
+                        None => {
+                            for component in members.chunk_by(|a, b| a.0 == b.0) {
+                                let cluster = xxh3_64(component[0].2.id.as_bytes());
+                                let size = component.len() as u32;
+                                for (i, m) in component.iter().enumerate() {
+                                    emit(
+                                        m.1,
+                                        Decision {
+                                            cluster,
+                                            size,
+                                            keep: i == 0,
+                                        },
+                                    )?;
+                                }
+                            }
+                            leaders::LeaderCounts::default()
+                        }
+                    };
+                    out.flush()?;
+                    Ok(counts)
+                })
+                .collect()
+        });
+        decided.finish()?;
+        let mut counts = leaders::LeaderCounts::default();
+        for c in placed {
+            let c = c?;
+            counts.comparisons += c.comparisons;
+            counts.capped += c.capped;
+        }
+        // 5. Dense decisions per task, in row order.
+        let written: Vec<Result<[u64; 3]>> = ctx.pool.install(|| {
+            (0..groups.len())
+                .into_par_iter()
+                .map(|g| write_decisions(ctx, &groups, g))
+                .collect()
+        });
+        let [mut removed, mut clustered, mut clusters] = [0u64; 3];
+        for w in written {
+            let [r, c, k] = w?;
+            removed += r;
+            clustered += c;
+            clusters += k;
         }
         let mut all = vec![
             ("candidate_pairs".into(), candidates),
@@ -531,8 +671,19 @@ impl GlobalStage for ClusterStage {
             ("clusters".into(), clusters),
             ("docs_in_clusters".into(), clustered),
             ("duplicates".into(), removed),
+            ("component_rounds".into(), found.rounds),
         ];
-        all.extend(counters);
+        if threshold.is_some() {
+            let spill: u64 = (0..ctx.tasks())
+                .map(|t| {
+                    let path = ctx.work.join(format!("shingles-{t:05}.bin"));
+                    std::fs::metadata(&path).map_or(0, |m| m.len())
+                })
+                .sum();
+            all.push(("jaccard_checks".to_string(), counts.comparisons));
+            all.push(("leader_cap_hits".to_string(), counts.capped));
+            all.push(("verify_spill_bytes".to_string(), spill));
+        }
         Ok(all)
     }
 

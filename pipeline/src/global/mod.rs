@@ -12,6 +12,7 @@
 //! Each phase has done markers, so a killed run resumes inside the stage too.
 
 pub mod cluster;
+mod components;
 mod leaders;
 pub mod lines;
 pub mod mix;

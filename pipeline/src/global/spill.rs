@@ -118,3 +118,139 @@ pub fn key_docs(bytes: &[u8]) -> Vec<(u128, u32)> {
 pub fn partition_of(key: u128, partitions: usize) -> usize {
     ((key ^ (key >> 64)) as u64 % partitions as u64) as usize
 }
+
+/// A [`PartitionedWriter`] shared by parallel workers: each buffers its records per
+/// partition and appends them in chunks, so there is one file per partition however many
+/// workers write. Records land in any order; readers sort.
+pub struct SharedWriter {
+    inner: std::sync::Mutex<PartitionedWriter>,
+    partitions: usize,
+}
+
+/// Bytes a worker buffers per partition before appending them.
+const LOCAL_CHUNK: usize = 16 << 10;
+
+impl SharedWriter {
+    /// Opens `partitions` files `<dir>/<prefix>-PPPPP.bin`.
+    pub fn create(dir: &Path, prefix: &str, partitions: usize) -> Result<SharedWriter> {
+        Ok(SharedWriter {
+            inner: std::sync::Mutex::new(PartitionedWriter::create(dir, prefix, partitions)?),
+            partitions,
+        })
+    }
+
+    /// One worker's buffered handle; call [`LocalWriter::flush`] when done.
+    pub fn local(&self) -> LocalWriter<'_> {
+        LocalWriter {
+            shared: self,
+            bufs: vec![Vec::new(); self.partitions],
+        }
+    }
+
+    /// Flushes and renames every file into place.
+    pub fn finish(self) -> Result<()> {
+        self.inner
+            .into_inner()
+            .map_err(|_| PipelineError::Internal("poisoned spill writer".into()))?
+            .finish()
+    }
+
+    fn append(&self, p: usize, bytes: &[u8]) -> Result<()> {
+        self.inner
+            .lock()
+            .map_err(|_| PipelineError::Internal("poisoned spill writer".into()))?
+            .write(p, bytes)
+    }
+}
+
+/// A worker's buffers into a [`SharedWriter`].
+pub struct LocalWriter<'a> {
+    shared: &'a SharedWriter,
+    bufs: Vec<Vec<u8>>,
+}
+
+impl LocalWriter<'_> {
+    /// Appends a record to partition `p`.
+    pub fn write(&mut self, p: usize, record: &[u8]) -> Result<()> {
+        let buf = &mut self.bufs[p];
+        buf.extend_from_slice(record);
+        if buf.len() >= LOCAL_CHUNK {
+            self.shared.append(p, buf)?;
+            buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Appends what is still buffered.
+    pub fn flush(self) -> Result<()> {
+        for (p, buf) in self.bufs.iter().enumerate() {
+            if !buf.is_empty() {
+                self.shared.append(p, buf)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Consecutive tasks in about `parts` groups of similar document counts: a spill routed
+/// to documents' tasks needs one file per group, not one per task (tasks can number in
+/// the thousands, more than a process may hold open).
+pub struct TaskGroups {
+    offsets: Vec<u64>,
+    docs: u64,
+    group: Vec<usize>,
+    parts: usize,
+}
+
+impl TaskGroups {
+    /// Groups the tasks starting at `offsets` (of `docs` documents in all).
+    pub fn new(offsets: &[u64], docs: u64, parts: usize) -> TaskGroups {
+        let parts = parts.max(1);
+        let group = offsets
+            .iter()
+            .map(|&o| {
+                ((u128::from(o) * parts as u128 / u128::from(docs.max(1))) as usize).min(parts - 1)
+            })
+            .collect();
+        TaskGroups {
+            offsets: offsets.to_vec(),
+            docs,
+            group,
+            parts,
+        }
+    }
+
+    /// Number of groups (some may hold no task).
+    pub fn len(&self) -> usize {
+        self.parts
+    }
+
+    /// True when there are no groups (never: at least one).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The task holding global document `doc`.
+    pub fn task_of(&self, doc: u32) -> usize {
+        self.offsets.partition_point(|&o| o <= u64::from(doc)) - 1
+    }
+
+    /// The group of the task holding `doc`.
+    pub fn of_doc(&self, doc: u32) -> usize {
+        self.group[self.task_of(doc)]
+    }
+
+    /// The tasks of group `g`, and the documents they hold.
+    pub fn tasks(&self, g: usize) -> (std::ops::Range<usize>, std::ops::Range<u64>) {
+        let start = self.group.partition_point(|&x| x < g);
+        let end = self.group.partition_point(|&x| x <= g);
+        let doc = |t: usize| self.offsets.get(t).copied().unwrap_or(self.docs);
+        (start..end, doc(start)..doc(end))
+    }
+
+    /// The documents of task `t`.
+    pub fn docs_of(&self, t: usize) -> std::ops::Range<u64> {
+        let end = self.offsets.get(t + 1).copied().unwrap_or(self.docs);
+        self.offsets[t]..end
+    }
+}
