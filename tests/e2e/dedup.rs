@@ -226,7 +226,7 @@ fn clusters_do_not_depend_on_threads_tasks_or_memory() {
             .expect("rounds")
     };
     assert_eq!(rounds("two"), 0);
-    assert!(rounds("out") > 1);
+    assert!(rounds("out") >= 1);
     // Many more tasks (small splits of the same files): the same clusters and survivors.
     std::fs::rename(ws.path("out"), ws.path("three")).expect("rename");
     let plain_dir = ws.path("plain");

@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::spill::{
     KEY_DOC, PartitionedWriter, SharedWriter, TaskGroups, damaged, key_doc, key_docs, partition_of,
-    read_file, u32_at, u64_at, write_file,
+    read_file, records, u32_at, u64_at, write_file,
 };
 use super::{GlobalCtx, GlobalStage, components, leaders};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
@@ -320,8 +320,9 @@ fn route_members(ctx: &GlobalCtx<'_>) -> Result<()> {
                 let meta = read_meta(&bytes)?;
                 let mut out = w.local();
                 for (doc, root, _) in labels {
-                    let m = usize::try_from(u64::from(doc) - ctx.offsets[t])
-                        .ok()
+                    let m = u64::from(doc)
+                        .checked_sub(ctx.offsets[t])
+                        .and_then(|row| usize::try_from(row).ok())
                         .and_then(|row| meta.get(row))
                         .ok_or_else(|| damaged("a dedup label file"))?;
                     let mut rec = Vec::with_capacity(24 + m.id.len());
@@ -357,10 +358,7 @@ fn decision_record(doc: u32, d: &Decision) -> [u8; DECIDED] {
 /// returns (removed, clustered, clusters).
 fn write_decisions(ctx: &GlobalCtx<'_>, groups: &TaskGroups, g: usize) -> Result<[u64; 3]> {
     let bytes = read_file(&ctx.work.join(format!("decided/g-{g:05}.bin")))?;
-    if bytes.len() % DECIDED != 0 {
-        return Err(damaged("a dedup decision file"));
-    }
-    let mut decided: Vec<&[u8]> = bytes.chunks_exact(DECIDED).collect();
+    let mut decided: Vec<&[u8]> = records(&bytes, DECIDED, "a dedup decision file")?.collect();
     decided.sort_unstable_by_key(|r| u32_at(r, 0, "").unwrap_or(0));
     let mut next = decided.iter().peekable();
     let [mut removed, mut clustered, mut clusters] = [0u64; 3];
@@ -400,11 +398,18 @@ fn write_decisions(ctx: &GlobalCtx<'_>, groups: &TaskGroups, g: usize) -> Result
     Ok([removed, clustered, clusters])
 }
 
-/// Random access to the shingle sets the map phase stored (for `verify`).
+/// Random access to the shingle sets the map phase stored (for `verify`): two small
+/// reads per set (its offsets, then its hashes), at most [`OPEN_TASKS`] tasks' files
+/// open at once, and nothing held per document.
 pub(super) struct ShingleStore<'a> {
     ctx: &'a GlobalCtx<'a>,
-    files: HashMap<usize, (File, Vec<u64>)>,
+    files: HashMap<usize, (File, File)>,
 }
+
+/// Tasks whose shingle files one store keeps open.
+const OPEN_TASKS: usize = 64;
+
+const SHINGLES: &str = "a dedup shingle file";
 
 impl<'a> ShingleStore<'a> {
     /// A store reading the map phase's shingle files.
@@ -417,31 +422,41 @@ impl<'a> ShingleStore<'a> {
 
     /// The sorted shingle set of global document `doc`.
     pub(super) fn get(&mut self, doc: u32) -> Result<Vec<u64>> {
-        let (task, row) = self.ctx.locate(doc as u64);
+        let (task, row) = self.ctx.locate(u64::from(doc));
         if !self.files.contains_key(&task) {
-            let data = self.ctx.work.join(format!("shingles-{task:05}.bin"));
-            let idx: Vec<u64> = read_file(&self.ctx.work.join(format!("shingles-{task:05}.idx")))?
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
-            self.files.insert(
-                task,
-                (File::open(&data).map_err(PipelineError::io(&data))?, idx),
-            );
+            if self.files.len() >= OPEN_TASKS {
+                self.files.clear();
+            }
+            let open = |ext: &str| {
+                let path = self.ctx.work.join(format!("shingles-{task:05}.{ext}"));
+                File::open(&path).map_err(PipelineError::io(&path))
+            };
+            self.files.insert(task, (open("bin")?, open("idx")?));
         }
-        let Some((file, idx)) = self.files.get_mut(&task) else {
-            return Ok(Vec::new());
+        let Some((data, idx)) = self.files.get_mut(&task) else {
+            return Err(damaged(SHINGLES));
         };
-        let (start, end) = (idx[row as usize], idx[row as usize + 1]);
-        let mut bytes = vec![0u8; ((end - start) * 8) as usize];
-        file.seek(SeekFrom::Start(start * 8))
-            .and_then(|_| file.read_exact(&mut bytes))
-            .map_err(|e| PipelineError::Internal(format!("shingle store: {e}")))?;
+        let mut span = [0u8; 16];
+        read_at(idx, row * 8, &mut span)?;
+        let (start, end) = (u64_at(&span, 0, SHINGLES)?, u64_at(&span, 8, SHINGLES)?);
+        let n = end
+            .checked_sub(start)
+            .and_then(|n| usize::try_from(n * 8).ok())
+            .ok_or_else(|| damaged(SHINGLES))?;
+        let mut bytes = vec![0u8; n];
+        read_at(data, start * 8, &mut bytes)?;
         Ok(bytes
             .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect())
     }
+}
+
+/// Fills `buf` from `file` at `offset`; a short file is damaged.
+fn read_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Result<()> {
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(buf))
+        .map_err(|_| damaged(SHINGLES))
 }
 
 impl GlobalStage for ClusterStage {

@@ -5,16 +5,17 @@
 //! member, so labels do not depend on the order edges arrive in. Union-find runs in
 //! memory (8 bytes per document) when that fits `memory_limit`; beyond it, alternating
 //! large-star / small-star rounds (Kiveris et al., "Connected Components in MapReduce and
-//! Beyond", 2014) run over edge files hash-partitioned by node, so no step holds more than
-//! one partition and no array spans all documents.
+//! Beyond", 2014) run over edge files partitioned by node (`node % partitions`), so a
+//! worker holds one partition at a time and no array spans all documents.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use taojin_dedup::UnionFind;
 
 use super::spill::{
-    LocalWriter, SharedWriter, TaskGroups, damaged, partition_of, read_file, write_file,
+    LocalWriter, SharedWriter, TaskGroups, damaged, partition_of, read_file, records, write_file,
 };
 use crate::error::{PipelineError, Result};
 
@@ -58,14 +59,13 @@ pub(super) fn labels_path(work: &Path, t: usize) -> PathBuf {
 /// Decodes a label file.
 pub(super) fn read_labels(path: &Path) -> Result<Vec<Label>> {
     let bytes = read_file(path)?;
-    if bytes.len() % LABEL != 0 {
-        return Err(damaged("a dedup label file"));
-    }
-    Ok(bytes
-        .chunks_exact(LABEL)
+    Ok(records(&bytes, LABEL, LABELS)?
         .map(|r| (word(r, 0), word(r, 4), word(r, 8)))
         .collect())
 }
+
+const LABELS: &str = "a dedup label file";
+const EDGES: &str = "a dedup edge file";
 
 fn word(r: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]])
@@ -78,11 +78,10 @@ fn pair(a: u32, b: u32) -> [u8; 8] {
     r
 }
 
-fn pairs(bytes: &[u8]) -> Vec<(u32, u32)> {
-    bytes
-        .chunks_exact(8)
+fn pairs(bytes: &[u8]) -> Result<Vec<(u32, u32)>> {
+    Ok(records(bytes, 8, EDGES)?
         .map(|e| (word(e, 0), word(e, 4)))
-        .collect()
+        .collect())
 }
 
 impl Graph<'_> {
@@ -110,7 +109,10 @@ impl Graph<'_> {
             .map_err(|_| PipelineError::Internal("too many documents".into()))?;
         let mut uf = UnionFind::new(n);
         for p in 0..self.parts {
-            for (a, b) in pairs(&read_file(&self.edge_file(p))?) {
+            for (a, b) in pairs(&read_file(&self.edge_file(p))?)? {
+                if a as usize >= n || b as usize >= n {
+                    return Err(damaged(EDGES));
+                }
                 uf.union(a, b);
             }
         }
@@ -146,7 +148,10 @@ impl Graph<'_> {
                 .into_par_iter()
                 .map(|p| {
                     let mut local = w.local();
-                    for (a, b) in pairs(&read_file(&self.edge_file(p))?) {
+                    for (a, b) in pairs(&read_file(&self.edge_file(p))?)? {
+                        if u64::from(a.max(b)) >= self.docs {
+                            return Err(damaged(EDGES));
+                        }
                         if a != b {
                             local.write(self.node_part(a), &pair(a, b))?;
                             local.write(self.node_part(b), &pair(b, a))?;
@@ -185,26 +190,32 @@ impl Graph<'_> {
         out: &SharedWriter,
         f: impl Fn(&[(u32, u32)], &mut LocalWriter<'_>) -> Result<u64> + Sync,
     ) -> Result<u64> {
+        let largest = AtomicU64::new(0);
         let results: Vec<Result<u64>> = self.pool.install(|| {
             (0..self.parts)
                 .into_par_iter()
                 .map(|p| {
-                    let mut records = pairs(&read_file(&input.join(format!("p-{p:05}.bin")))?);
-                    if records.len() as u64 * 8 > self.limit {
-                        tracing::debug!(
-                            "components: partition {p} holds {} edges, over memory_limit",
-                            records.len()
-                        );
-                    }
-                    records.sort_unstable();
-                    records.dedup();
+                    let mut edges = pairs(&read_file(&input.join(format!("p-{p:05}.bin")))?)?;
+                    largest.fetch_max(edges.len() as u64 * 8, Ordering::Relaxed);
+                    edges.sort_unstable();
+                    edges.dedup();
                     let mut local = out.local();
-                    let r = f(&records, &mut local)?;
+                    let r = f(&edges, &mut local)?;
                     local.flush()?;
                     Ok(r)
                 })
                 .collect()
         });
+        let largest = largest.into_inner();
+        // A component's star sits whole in its centre's partition: a huge one can
+        // outgrow the limit however many partitions there are.
+        if largest.saturating_mul(3) > self.limit {
+            tracing::warn!(
+                "connected components: a partition of {largest} edge bytes exceeds a third of \
+                 memory_limit ({} bytes); one component may be very large",
+                self.limit
+            );
+        }
         results.into_iter().sum()
     }
 
@@ -275,7 +286,7 @@ impl Graph<'_> {
                 .into_par_iter()
                 .map(|g| {
                     let bytes = read_file(&dir.join(format!("g-{g:05}.bin")))?;
-                    let mut records: Vec<&[u8]> = bytes.chunks_exact(LABEL).collect();
+                    let mut records: Vec<&[u8]> = records(&bytes, LABEL, LABELS)?.collect();
                     records.sort_unstable_by_key(|r| word(r, 0));
                     let mut rest = &records[..];
                     for t in self.groups.tasks(g).0 {
@@ -284,7 +295,10 @@ impl Graph<'_> {
                         write_file(&labels_path(self.work, t), &rest[..n].concat())?;
                         rest = &rest[n..];
                     }
-                    Ok(())
+                    match rest.is_empty() {
+                        true => Ok(()),
+                        false => Err(damaged(LABELS)),
+                    }
                 })
                 .collect()
         });

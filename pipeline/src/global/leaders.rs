@@ -63,7 +63,7 @@ pub(super) fn route_buckets(ctx: &GlobalCtx<'_>, groups: &TaskGroups) -> Result<
                 }
                 let bytes = read_file(&ctx.work.join(format!("members/g-{g:05}.bin")))?;
                 let mut out = w.local();
-                for r in bytes.chunks_exact(MEMBERSHIP) {
+                for r in spill::records(&bytes, MEMBERSHIP, WHAT)? {
                     let doc = u32_at(r, 0)?;
                     let i = roots
                         .binary_search_by_key(&doc, |x| x.0)
@@ -93,7 +93,8 @@ pub(super) fn place(
 ) -> Result<LeaderCounts> {
     let mut buckets: HashMap<u32, Vec<u64>> = HashMap::new();
     let path = ctx.work.join(format!("components/c-{q:05}.bin"));
-    for r in read_file(&path)?.chunks_exact(16) {
+    let bytes = read_file(&path)?;
+    for r in spill::records(&bytes, 16, WHAT)? {
         buckets
             .entry(u32_at(r, 4)?)
             .or_default()

@@ -4,9 +4,9 @@
 //! 1. **map** — one task per part file of the previous stage writes compact keys into
 //!    hash-partitioned spill files under `<stage>/_work/`;
 //! 2. **reduce** — one task per partition groups its keys (bounded memory: the number of
-//!    partitions comes from the stage's `memory_limit`), then a single pass merges the
-//!    partition results (union-find over document indices, not over edges held in RAM)
-//!    and writes one decision file per task;
+//!    partitions comes from the stage's `memory_limit`), then the partition results are
+//!    merged (for dedup: connected components in memory or in partitioned rounds,
+//!    `components.rs`) into one decision file per task;
 //! 3. **apply** — one task per part file applies its decisions as an ordinary map stage.
 //!
 //! Each phase has done markers, so a killed run resumes inside the stage too.

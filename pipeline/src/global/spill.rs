@@ -254,3 +254,16 @@ impl TaskGroups {
         self.offsets[t]..end
     }
 }
+
+/// The fixed-size records of a `_work` file, or a damaged-file error naming `what` when
+/// its length is not a whole number of records.
+pub fn records<'a>(
+    bytes: &'a [u8],
+    size: usize,
+    what: &str,
+) -> Result<std::slice::ChunksExact<'a, u8>> {
+    if !bytes.len().is_multiple_of(size) {
+        return Err(damaged(what));
+    }
+    Ok(bytes.chunks_exact(size))
+}
