@@ -44,11 +44,11 @@ test: models .venv/.ready
 	$(MAKE) pytest
 	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
 
-# make test needs a venv: pyarrow, numpy, pytest, pyyaml and torch for the Python tests (the tiny-GPT test runs
+# make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs) for the Python tests (the tiny-GPT test runs
 # on CPU), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1"
 	touch .venv/.ready
 
 pytest: .venv/.ready

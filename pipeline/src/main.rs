@@ -97,6 +97,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the shards in a trainer's format: `megatron` is Megatron-LM's indexed
+    /// dataset (`train.bin`/`.idx`, `valid.bin`/`.idx`, one sequence per document, read by
+    /// megatron-core's `IndexedDataset`), with the shards' manifest beside it.
+    Export {
+        /// The shards folder (`<output>/shards`).
+        shards: PathBuf,
+        /// Output format (only `megatron`).
+        #[arg(long, default_value = "megatron")]
+        format: String,
+        /// Folder to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run SQL over a job's outputs: every stage is a table of its kept rows,
     /// `<stage>_removed` of its removed rows.
     Sql {
@@ -376,6 +389,28 @@ fn dispatch(command: Command) -> Result<()> {
                 text.push_str(&format!(
                     "  {:<24} {:>6} tasks  {:>6} pending\n",
                     step.name, step.tasks, left
+                ));
+            }
+            print_stdout(&text)
+        }
+        Command::Export {
+            shards,
+            format,
+            out,
+        } => {
+            if format != "megatron" {
+                anyhow::bail!("--format {format}: the formats are: megatron");
+            }
+            let done = taojin_pipeline::export::megatron(&shards, &out)
+                .with_context(|| format!("exporting {}", shards.display()))?;
+            let mut text = String::new();
+            for (split, s) in &done.splits {
+                text.push_str(&format!(
+                    "{split}: {} documents, {} tokens ({}) -> {}\n",
+                    s.documents,
+                    s.tokens,
+                    s.dtype,
+                    out.join(format!("{split}.bin")).display()
                 ));
             }
             print_stdout(&text)

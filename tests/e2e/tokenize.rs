@@ -166,6 +166,26 @@ fn shards_reproduce_documents_and_conserve_tokens() {
             "{f}"
         );
     }
+    // Megatron export (read back by megatron-core in python/tests): the same bytes from
+    // either run, a Megatron index header, and a missing shard named in the error.
+    for run in ["two", "out"] {
+        let shards = format!("{run}/shards");
+        let dest = format!("mega-{run}");
+        let said = ws.run_ok(&["export", &shards, "--format", "megatron", "--out", &dest]);
+        assert!(said.contains("train: ") && said.contains("valid: "), "{said}");
+    }
+    for f in ["train.bin", "train.idx", "valid.bin", "valid.idx"] {
+        let a = std::fs::read(ws.path("mega-two").join(f)).expect("a");
+        assert_eq!(a, std::fs::read(ws.path("mega-out").join(f)).expect("b"), "{f}");
+        if f.ends_with(".idx") {
+            assert_eq!(&a[..9], b"MMIDIDX\x00\x00");
+        }
+    }
+    let first = manifest["shards"][0]["file"].as_str().expect("file");
+    std::fs::remove_file(ws.path("out/shards").join(first)).expect("rm");
+    let failed = ws.taojin(&["export", "out/shards", "--out", "mega-bad"]);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success() && err.contains(first), "{err}");
 }
 
 #[test]
