@@ -10,6 +10,7 @@ pub mod demo_data;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod export;
 pub mod global;
 pub mod ingest;

@@ -97,6 +97,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain documents: at each stage kept or removed (reason, detail), the signals it
+    /// added, duplicate clusters with survivor and members, and whether it reached the
+    /// shards.
+    Explain {
+        /// The job's output folder.
+        out: PathBuf,
+        /// Document ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the shards in a trainer's format: `megatron` is Megatron-LM's indexed
     /// dataset (`train.bin`/`.idx`, `valid.bin`/`.idx`, one sequence per document, read by
     /// megatron-core's `IndexedDataset`), with the shards' manifest beside it.
@@ -391,6 +404,16 @@ fn dispatch(command: Command) -> Result<()> {
                     step.name, step.tasks, left
                 ));
             }
+            print_stdout(&text)
+        }
+        Command::Explain { out, ids, json } => {
+            let all = taojin_pipeline::explain::explain(&out, &ids)
+                .with_context(|| format!("explaining ids in {}", out.display()))?;
+            let text = if json {
+                serde_json::to_string_pretty(&all)? + "\n"
+            } else {
+                taojin_pipeline::explain::render_text(&all)
+            };
             print_stdout(&text)
         }
         Command::Export {

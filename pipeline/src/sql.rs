@@ -50,6 +50,16 @@ fn has_parts(dir: &Path) -> bool {
 
 /// Runs `query` over the stage tables of `out` and returns the result batches.
 pub fn query(out: &Path, query: &str) -> Result<Vec<RecordBatch>> {
+    let mut results = queries(out, |_| vec![query.to_string()])?;
+    Ok(results.pop().unwrap_or_default())
+}
+
+/// Runs the queries `make(tables)` returns (given the registered table names) in one
+/// session over the stage tables of `out`, in order.
+pub fn queries(
+    out: &Path,
+    make: impl FnOnce(&[String]) -> Vec<String>,
+) -> Result<Vec<Vec<RecordBatch>>> {
     let tables = stage_tables(out)?;
     if tables.is_empty() {
         return Err(PipelineError::Config(format!(
@@ -64,6 +74,7 @@ pub fn query(out: &Path, query: &str) -> Result<Vec<RecordBatch>> {
         .map_err(|e| PipelineError::Internal(format!("tokio: {e}")))?;
     runtime.block_on(async {
         let ctx = SessionContext::new();
+        let mut registered = Vec::new();
         for (name, dir) in &tables {
             for (table, folder) in [
                 (name.clone(), dir.clone()),
@@ -78,11 +89,16 @@ pub fn query(out: &Path, query: &str) -> Result<Vec<RecordBatch>> {
                     )
                     .await
                     .map_err(df_err)?;
+                    registered.push(table);
                 }
             }
         }
-        let df = ctx.sql(query).await.map_err(df_err)?;
-        df.collect().await.map_err(df_err)
+        let mut results = Vec::new();
+        for q in make(&registered) {
+            let df = ctx.sql(&q).await.map_err(df_err)?;
+            results.push(df.collect().await.map_err(df_err)?);
+        }
+        Ok(results)
     })
 }
 

@@ -10,6 +10,7 @@ use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{PipelineError, Result};
 
@@ -146,6 +147,9 @@ pub fn parquet_properties(zstd_level: i32) -> Result<WriterProperties> {
         .set_created_by(format!("taojin {}", env!("CARGO_PKG_VERSION")))
         .set_max_row_group_row_count(Some(64 * 1024))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        // `taojin explain` finds an id without reading row groups that lack it.
+        .set_column_bloom_filter_enabled(ColumnPath::from("id"), true)
+        .set_column_bloom_filter_max_ndv(ColumnPath::from("id"), 64 * 1024)
         .build())
 }
 

@@ -4,6 +4,7 @@ mod bad_input;
 mod classifier;
 mod cluster;
 mod dedup;
+mod explain;
 mod demo;
 mod inputs;
 mod invariants;

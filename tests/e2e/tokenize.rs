@@ -172,11 +172,18 @@ fn shards_reproduce_documents_and_conserve_tokens() {
         let shards = format!("{run}/shards");
         let dest = format!("mega-{run}");
         let said = ws.run_ok(&["export", &shards, "--format", "megatron", "--out", &dest]);
-        assert!(said.contains("train: ") && said.contains("valid: "), "{said}");
+        assert!(
+            said.contains("train: ") && said.contains("valid: "),
+            "{said}"
+        );
     }
     for f in ["train.bin", "train.idx", "valid.bin", "valid.idx"] {
         let a = std::fs::read(ws.path("mega-two").join(f)).expect("a");
-        assert_eq!(a, std::fs::read(ws.path("mega-out").join(f)).expect("b"), "{f}");
+        assert_eq!(
+            a,
+            std::fs::read(ws.path("mega-out").join(f)).expect("b"),
+            "{f}"
+        );
         if f.ends_with(".idx") {
             assert_eq!(&a[..9], b"MMIDIDX\x00\x00");
         }
