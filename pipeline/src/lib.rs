@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod cluster_scripts;
 pub mod demo_data;
+pub mod diff;
 pub mod digest;
 pub mod engine;
 pub mod error;

@@ -97,6 +97,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two runs: the funnel per stage and removal reason, train tokens per
+    /// source, and a sample of documents one run kept and the other removed (with where).
+    Diff {
+        /// Run A's output folder.
+        a: PathBuf,
+        /// Run B's output folder.
+        b: PathBuf,
+        /// Documents sampled each way.
+        #[arg(long, default_value_t = 5)]
+        sample: usize,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Explain documents: at each stage kept or removed (reason, detail), the signals it
     /// added, duplicate clusters with survivor and members, and whether it reached the
     /// shards.
@@ -404,6 +418,16 @@ fn dispatch(command: Command) -> Result<()> {
                     step.name, step.tasks, left
                 ));
             }
+            print_stdout(&text)
+        }
+        Command::Diff { a, b, sample, json } => {
+            let d = taojin_pipeline::diff::diff(&a, &b, sample)
+                .with_context(|| format!("comparing {} with {}", a.display(), b.display()))?;
+            let text = if json {
+                serde_json::to_string_pretty(&d)? + "\n"
+            } else {
+                taojin_pipeline::diff::render_text(&d, &a, &b)
+            };
             print_stdout(&text)
         }
         Command::Explain { out, ids, json } => {

@@ -20,7 +20,11 @@ fn explains_removed_kept_clustered_and_unknown_documents() {
         ("a", base.to_string()),
         ("b", base.to_string()),
         ("c", " ".to_string()),
-        ("d", "Completely different words about lanterns, kites and the autumn fair in town.".to_string()),
+        (
+            "d",
+            "Completely different words about lanterns, kites and the autumn fair in town."
+                .to_string(),
+        ),
     ] {
         lines.push_str(&serde_json::json!({"id": id, "text": text}).to_string());
         lines.push('\n');
@@ -48,9 +52,73 @@ fn explains_removed_kept_clustered_and_unknown_documents() {
     assert_eq!(all[1]["stages"][0]["reason"], "empty");
     // d: through every stage, its signals per stage.
     assert_eq!(all[2]["stages"][1]["signals"]["exact_dup.cluster_size"], 1);
-    assert!(all[2]["outcome"].as_str().expect("o").starts_with("kept by the last stage"));
-    assert!(all[3]["outcome"].as_str().expect("o").starts_with("not found"));
+    assert!(
+        all[2]["outcome"]
+            .as_str()
+            .expect("o")
+            .starts_with("kept by the last stage")
+    );
+    assert!(
+        all[3]["outcome"]
+            .as_str()
+            .expect("o")
+            .starts_with("not found")
+    );
     // The text form says the same.
     let text = ws.run_ok(&["explain", "out", "b"]);
-    assert!(text.contains("REMOVED exact_dup") && text.contains("survivor a"), "{text}");
+    assert!(
+        text.contains("REMOVED exact_dup") && text.contains("survivor a"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_shows_the_funnel_and_the_documents_that_moved() {
+    let ws = Workspace::new();
+    let mut lines = String::new();
+    for i in 0..20 {
+        // Every fifth document is short enough for a minimum-length rule to drop.
+        let words = if i % 5 == 0 { 3 } else { 40 };
+        let text: Vec<String> = (0..words).map(|w| format!("word{i}x{w}")).collect();
+        lines.push_str(
+            &serde_json::json!({"id": format!("d{i:02}"), "text": text.join(" ")}).to_string(),
+        );
+        lines.push('\n');
+    }
+    ws.write("data/a.jsonl", lines);
+    let job = |min_chars: usize| {
+        ws.job(
+            "",
+            &input("web", "data/a.jsonl"),
+            &format!(
+                "{NORMALIZE}\n[[stages]]\nkind = \"mix\"\nname = \"len\"\n\n[[stages.sources]]\n\
+                 name = \"long\"\nwhere = \"length(text) >= {min_chars}\"\nweight = 1.0\n"
+            ),
+        )
+    };
+    job(1);
+    ws.run_ok(&["run", "job.toml"]);
+    std::fs::rename(ws.path("out"), ws.path("a")).expect("rename");
+    job(100);
+    ws.run_ok(&["run", "job.toml"]);
+    let d: serde_json::Value =
+        serde_json::from_str(&ws.run_ok(&["diff", "a", "out", "--json", "--sample", "2"]))
+            .expect("json");
+    assert_eq!(d["stages"][1]["stage"], "len");
+    assert_eq!(d["stages"][1]["kept"]["a"], 20);
+    assert_eq!(d["stages"][1]["kept"]["b"], 16);
+    assert_eq!(d["only_a"][0], 4);
+    assert_eq!(d["only_a"][1].as_array().expect("sample").len(), 2);
+    assert!(
+        d["only_a"][1][0]["there"]
+            .as_str()
+            .expect("s")
+            .contains("removed by `len`: mix_unselected")
+    );
+    assert_eq!(d["only_b"][0], 0);
+    let text = ws.run_ok(&["diff", "a", "out"]);
+    assert!(
+        text.contains("len kept") && text.contains("-4 (-20.0%)"),
+        "{text}"
+    );
 }

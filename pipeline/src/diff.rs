@@ -1,0 +1,256 @@
+//! `taojin diff OUT_A OUT_B`: two runs side by side — the funnel per stage (kept, and
+//! removed by reason), tokens per mix source in the shards, and a sample of documents one
+//! run kept to the end and the other did not, each with where it left the other run. The
+//! data-mix experiment loop: change a threshold or a weight, rerun into a new folder, diff.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use arrow::array::{Array, AsArray};
+use serde::Serialize;
+use taojin_schemas::RunStats;
+use taojin_schemas::manifest::Manifest;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::error::{PipelineError, Result};
+
+/// A number in run A and in run B (absent where the run has no such stage or key).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pair {
+    /// Run A.
+    pub a: Option<u64>,
+    /// Run B.
+    pub b: Option<u64>,
+}
+
+/// One stage of either run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageDiff {
+    /// Stage name.
+    pub stage: String,
+    /// Documents kept.
+    pub kept: Pair,
+    /// Documents removed, by reason.
+    pub removed: BTreeMap<String, Pair>,
+}
+
+/// A document the runs disagree on, and where it left the run that dropped it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    /// Document id.
+    pub id: String,
+    /// Its outcome in the other run (as `taojin explain` says it).
+    pub there: String,
+}
+
+/// Everything `diff` compares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    /// The funnel, stages in A's order then B's extra ones.
+    pub stages: Vec<StageDiff>,
+    /// Train-split tokens per source, when both runs wrote shards.
+    pub tokens_per_source: BTreeMap<String, Pair>,
+    /// Documents A kept to its last stage and B did not: how many, and a sample.
+    pub only_a: (u64, Vec<Moved>),
+    /// The same from B's side.
+    pub only_b: (u64, Vec<Moved>),
+}
+
+fn load_stats(out: &Path) -> Result<RunStats> {
+    let path = out.join("stats.json");
+    let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))
+}
+
+fn load_manifest(out: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(out.join("shards/manifest.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The ids the last stage of a run kept.
+fn final_ids(out: &Path, stats: &RunStats) -> Result<BTreeSet<String>> {
+    let Some(last) = stats.stages.last() else {
+        return Ok(BTreeSet::new());
+    };
+    let batches = crate::sql::query(out, &format!("SELECT id FROM \"{}\"", last.name))?;
+    let mut ids = BTreeSet::new();
+    for b in &batches {
+        let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
+        let col = col
+            .as_string_opt::<i32>()
+            .ok_or_else(|| PipelineError::Internal("diff: id column is not a string".into()))?;
+        ids.extend(
+            (0..col.len())
+                .filter(|&i| col.is_valid(i))
+                .map(|i| col.value(i).to_string()),
+        );
+    }
+    Ok(ids)
+}
+
+/// A deterministic spread-out sample of `ids` (by id hash), explained in `other`.
+fn sample(ids: Vec<&String>, other: &Path, n: usize) -> Result<(u64, Vec<Moved>)> {
+    let total = ids.len() as u64;
+    let mut picked: Vec<&String> = ids;
+    picked.sort_by_key(|id| (xxh3_64(id.as_bytes()), id.as_str()));
+    picked.truncate(n);
+    let picked: Vec<String> = picked.into_iter().cloned().collect();
+    if picked.is_empty() {
+        return Ok((total, Vec::new()));
+    }
+    let explained = crate::explain::explain(other, &picked)?;
+    Ok((
+        total,
+        explained
+            .into_iter()
+            .map(|e| Moved {
+                id: e.id,
+                there: e.outcome,
+            })
+            .collect(),
+    ))
+}
+
+/// Compares run `a` with run `b`, sampling `n` documents each way.
+pub fn diff(a: &Path, b: &Path, n: usize) -> Result<Diff> {
+    let (sa, sb) = (load_stats(a)?, load_stats(b)?);
+    let mut names: Vec<String> = sa.stages.iter().map(|s| s.name.clone()).collect();
+    names.extend(
+        sb.stages
+            .iter()
+            .map(|s| s.name.clone())
+            .filter(|x| !sa.stages.iter().any(|s| &s.name == x)),
+    );
+    let find = |st: &RunStats, name: &str| st.stages.iter().find(|s| s.name == name).cloned();
+    let stages = names
+        .iter()
+        .map(|name| {
+            let (x, y) = (find(&sa, name), find(&sb, name));
+            let mut removed: BTreeMap<String, Pair> = BTreeMap::new();
+            for (side, st) in [(0, &x), (1, &y)] {
+                for (reason, &count) in st.iter().flat_map(|s| s.docs_removed.iter()) {
+                    let p = removed.entry(reason.clone()).or_default();
+                    if side == 0 {
+                        p.a = Some(count);
+                    } else {
+                        p.b = Some(count);
+                    }
+                }
+            }
+            StageDiff {
+                stage: name.clone(),
+                kept: Pair {
+                    a: x.as_ref().map(|s| s.docs_kept),
+                    b: y.as_ref().map(|s| s.docs_kept),
+                },
+                removed,
+            }
+        })
+        .collect();
+    let mut tokens_per_source: BTreeMap<String, Pair> = BTreeMap::new();
+    if let (Some(ma), Some(mb)) = (load_manifest(a), load_manifest(b)) {
+        for (side, m) in [(0, &ma), (1, &mb)] {
+            for (source, &t) in m
+                .splits
+                .get("train")
+                .iter()
+                .flat_map(|s| s.tokens_per_source.iter())
+            {
+                let p = tokens_per_source.entry(source.clone()).or_default();
+                if side == 0 {
+                    p.a = Some(t);
+                } else {
+                    p.b = Some(t);
+                }
+            }
+        }
+    }
+    let (ia, ib) = (final_ids(a, &sa)?, final_ids(b, &sb)?);
+    let only_a = sample(ia.difference(&ib).collect(), b, n)?;
+    let only_b = sample(ib.difference(&ia).collect(), a, n)?;
+    Ok(Diff {
+        stages,
+        tokens_per_source,
+        only_a,
+        only_b,
+    })
+}
+
+fn cell(v: Option<u64>) -> String {
+    v.map_or("–".into(), |v| v.to_string())
+}
+
+fn change(p: &Pair) -> String {
+    match (p.a, p.b) {
+        (Some(a), Some(b)) if a == b => "=".into(),
+        (Some(a), Some(b)) => {
+            let d = b as i128 - a as i128;
+            let pct = if a > 0 {
+                format!(" ({:+.1}%)", d as f64 * 100.0 / a as f64)
+            } else {
+                String::new()
+            };
+            format!("{d:+}{pct}")
+        }
+        _ => String::new(),
+    }
+}
+
+/// The plain-text rendering of a diff.
+pub fn render_text(d: &Diff, a: &Path, b: &Path) -> String {
+    let mut s = format!("A = {}\nB = {}\n\n", a.display(), b.display());
+    s.push_str(&format!(
+        "{:<42} {:>10} {:>10}  change\n",
+        "stage / removed by", "A", "B"
+    ));
+    for st in &d.stages {
+        s.push_str(&format!(
+            "{:<42} {:>10} {:>10}  {}\n",
+            format!("{} kept", st.stage),
+            cell(st.kept.a),
+            cell(st.kept.b),
+            change(&st.kept)
+        ));
+        let changed: Vec<_> = st.removed.iter().filter(|(_, p)| p.a != p.b).collect();
+        for (reason, p) in &changed {
+            s.push_str(&format!(
+                "{:<42} {:>10} {:>10}  {}\n",
+                format!("  {reason}"),
+                cell(p.a),
+                cell(p.b),
+                change(p)
+            ));
+        }
+        let same = st.removed.len() - changed.len();
+        if same > 0 {
+            s.push_str(&format!("  ({same} removal reasons unchanged)\n"));
+        }
+    }
+    if !d.tokens_per_source.is_empty() {
+        s.push_str("\ntrain tokens per source\n");
+        for (source, p) in &d.tokens_per_source {
+            s.push_str(&format!(
+                "{:<42} {:>10} {:>10}  {}\n",
+                format!("  {source}"),
+                cell(p.a),
+                cell(p.b),
+                change(p)
+            ));
+        }
+    }
+    for (label, (total, moved)) in [
+        ("kept to the end in A, not in B", &d.only_a),
+        ("kept to the end in B, not in A", &d.only_b),
+    ] {
+        s.push_str(&format!("\n{label}: {total} documents"));
+        if !moved.is_empty() {
+            s.push_str(&format!(", {} of them:", moved.len()));
+        }
+        s.push('\n');
+        for m in moved {
+            s.push_str(&format!("  {}  => {}\n", m.id, m.there));
+        }
+    }
+    s
+}
