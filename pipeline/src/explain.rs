@@ -16,7 +16,7 @@ use taojin_schemas::RunStats;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{PipelineError, Result};
-use crate::sql::{SqlFormat, queries, render};
+use crate::sql::{json_rows as rows, queries};
 
 /// Columns never shown as signals (the text itself, the raw record).
 const HIDDEN: &[&str] = &["id", "text", "raw", "meta", "reason", "detail"];
@@ -71,17 +71,6 @@ pub struct ClusterTrace {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn rows(batches: &[arrow::array::RecordBatch]) -> Result<Vec<Map<String, Value>>> {
-    let bytes = render(batches, SqlFormat::Json, None)?;
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|e| PipelineError::Internal(format!("explain: {e}")))
-        })
-        .collect()
 }
 
 /// Explains every id of `ids` in the run under `out`.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 pub mod export;
 pub mod global;
+pub mod html_report;
 pub mod ingest;
 pub mod job;
 pub mod mix_dry_run;

@@ -97,6 +97,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a finished run's HTML report (one self-contained file: funnel, languages,
+    /// distributions, duplicate clusters, mix and shards, removed examples, timings).
+    Report {
+        /// The job's output folder.
+        out: PathBuf,
+        /// Where to write it (default `<out>/report.html`).
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Compare two runs: the funnel per stage and removal reason, train tokens per
     /// source, and a sample of documents one run kept and the other removed (with where).
     Diff {
@@ -419,6 +428,13 @@ fn dispatch(command: Command) -> Result<()> {
                 ));
             }
             print_stdout(&text)
+        }
+        Command::Report { out, html } => {
+            let page = taojin_pipeline::html_report::build(&out)
+                .with_context(|| format!("reporting {}", out.display()))?;
+            let dest = html.unwrap_or_else(|| out.join("report.html"));
+            taojin_pipeline::writer::write_atomic(&dest, page.as_bytes())?;
+            print_stdout(&format!("{}\n", dest.display()))
         }
         Command::Diff { a, b, sample, json } => {
             let d = taojin_pipeline::diff::diff(&a, &b, sample)

@@ -145,3 +145,18 @@ pub fn render(batches: &[RecordBatch], format: SqlFormat, out: Option<&Path>) ->
     }
     Ok(buf)
 }
+
+/// Result rows as JSON objects (column name → value), for commands that inspect a few
+/// rows (`explain`, `report`).
+pub fn json_rows(
+    batches: &[RecordBatch],
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let bytes = render(batches, SqlFormat::Json, None)?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|e| PipelineError::Internal(format!("json rows: {e}")))
+        })
+        .collect()
+}

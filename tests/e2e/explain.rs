@@ -122,3 +122,67 @@ fn diff_shows_the_funnel_and_the_documents_that_moved() {
         "{text}"
     );
 }
+
+#[test]
+fn report_is_one_self_contained_page_of_the_run() {
+    let ws = Workspace::new();
+    ws.run_ok(&["demo-data", "data"]);
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
+    ws.write(
+        "data/z.jsonl",
+        "{\"id\": \"0-script\", \"text\": \"<script>alert(1)</script>\"}\n",
+    );
+    ws.job(
+        "",
+        &format!(
+            "{}{}",
+            input("demo", "data/*.jsonl.zst"),
+            input("odd", "data/z.jsonl")
+        ),
+        &format!(
+            "{NORMALIZE}\n[[stages]]\nkind = \"langid\"\nmodel = \"{model}\"\n\
+             keep = [\"en\", \"zh-Hans\", \"zh-Hant\"]\n\n[[stages]]\nkind = \"quality\"\n\n\
+             [[stages]]\nkind = \"minhash_dedup\"\n"
+        ),
+    );
+    ws.run_ok(&["run", "job.toml"]);
+    let said = ws.run_ok(&["report", "out"]);
+    assert!(said.trim().ends_with("report.html"), "{said}");
+    let page = std::fs::read_to_string(ws.path("out/report.html")).expect("report");
+    for h in [
+        "Funnel",
+        "Languages",
+        "Document length",
+        "Language score",
+        "Near-duplicate clusters",
+        "Removed examples",
+        "Timings",
+    ] {
+        assert!(page.contains(&format!("<h2>{h}")), "{h}");
+    }
+    // Nothing loaded from anywhere: no scripts, no external resources.
+    assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
+    // Removed text is shown escaped.
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // The funnel's numbers are the stats' numbers.
+    let stats = ws.stats("out");
+    for st in stats["stages"].as_array().expect("stages") {
+        let kept = st["docs_kept"].as_u64().expect("kept");
+        let shown = format!("{kept}")
+            .chars()
+            .rev()
+            .collect::<Vec<_>>()
+            .chunks(3)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(",")
+            .chars()
+            .rev()
+            .collect::<String>();
+        assert!(
+            page.contains(&format!("<td>{shown}</td>")),
+            "{} {shown}",
+            st["name"]
+        );
+    }
+}

@@ -1,0 +1,515 @@
+//! `taojin report OUT`: one self-contained HTML page of a finished run — no script, no
+//! network, inline SVG only, so it opens on an air-gapped login node. Built from
+//! `stats.json`, the shards' manifest and a few DataFusion aggregates over the part
+//! files (histograms are `GROUP BY` buckets; examples are `LIMIT`ed): the funnel per stage
+//! and reason, languages, length and language-score distributions per language,
+//! duplicate clusters, the mix and the shards, removed examples per reason, timings.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use taojin_schemas::manifest::Manifest;
+use taojin_schemas::{RunStats, StageStats};
+
+use crate::error::{PipelineError, Result};
+use crate::sql::{json_rows as rows, queries};
+
+/// Removed examples shown per reason.
+const EXAMPLES: usize = 3;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Horizontal bars, one per (label, value), scaled to the largest.
+fn bars(rows: &[(String, f64)], unit: &str) -> String {
+    let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1e-9);
+    let (h, w) = (18, 420.0);
+    let mut s = format!(
+        "<svg width=\"760\" height=\"{}\" role=\"img\">",
+        rows.len() * h + 4
+    );
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = i * h;
+        let len = (v / max * w).max(1.0);
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{}\" class=\"l\">{}</text><rect x=\"230\" y=\"{}\" width=\"{len:.1}\" height=\"{}\" class=\"b\"/><text x=\"{:.1}\" y=\"{}\" class=\"v\">{} {unit}</text>",
+            y + 13,
+            esc(label),
+            y + 2,
+            h - 4,
+            236.0 + len,
+            y + 13,
+            fmt_num(*v)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let s = format!("{}", v as i64);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 && c != '-' {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// The aggregates the page needs, by key, for the tables that exist.
+fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<String, Value>>>> {
+    let by_kind = |k: &str| {
+        stats
+            .stages
+            .iter()
+            .find(|s| s.kind == k)
+            .map(|s| s.name.clone())
+    };
+    let last = stats.stages.last().map(|s| s.name.clone());
+    let mut keys = Vec::new();
+    let results = queries(out, |tables| {
+        let mut qs = Vec::new();
+        let mut add = |key: &str, table: &str, sql: String| {
+            if tables.iter().any(|t| t == table) {
+                keys.push(key.to_string());
+                qs.push(sql);
+            }
+        };
+        if let Some(l) = by_kind("langid") {
+            add(
+                "length",
+                &l,
+                format!(
+                    "SELECT lang, CAST(floor(log2(length(text) + 1)) AS BIGINT) AS b, count(*) AS n FROM \"{l}\" GROUP BY 1, 2 ORDER BY 1, 2"
+                ),
+            );
+            add(
+                "score",
+                &l,
+                format!(
+                    "SELECT lang, CAST(floor(lang_score * 20) AS BIGINT) AS b, count(*) AS n FROM \"{l}\" GROUP BY 1, 2 ORDER BY 1, 2"
+                ),
+            );
+            if let Some(last) = &last {
+                add(
+                    "final_lang",
+                    last,
+                    format!(
+                        "SELECT lang, count(*) AS n, sum(length(text)) AS chars FROM \"{last}\" GROUP BY 1 ORDER BY 2 DESC"
+                    ),
+                );
+            }
+        }
+        if let Some(m) = by_kind("minhash_dedup") {
+            for (suffix, table) in [("", m.clone()), ("_removed", format!("{m}_removed"))] {
+                add(
+                    &format!("sizes{suffix}"),
+                    &table,
+                    format!(
+                        "SELECT dup_cluster_size AS size, count(*) AS n FROM \"{table}\" GROUP BY 1 ORDER BY 1"
+                    ),
+                );
+                add(
+                    &format!("per_source{suffix}"),
+                    &table,
+                    format!(
+                        "SELECT source, count(*) AS n, sum(CASE WHEN dup_cluster_size > 1 THEN 1 ELSE 0 END) AS dup FROM \"{table}\" GROUP BY 1 ORDER BY 1"
+                    ),
+                );
+            }
+            add(
+                "largest",
+                &m,
+                format!(
+                    "SELECT id AS survivor, dup_cluster_size AS size FROM \"{m}\" WHERE dup_cluster_size > 1 ORDER BY size DESC, id LIMIT 10"
+                ),
+            );
+        }
+        for st in &stats.stages {
+            for reason in st.docs_removed.keys() {
+                let table = format!("{}_removed", st.name);
+                add(
+                    &format!("ex:{}:{reason}", st.name),
+                    &table,
+                    format!(
+                        "SELECT id, detail, substr(text, 1, 240) AS head FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
+                        reason.replace('\'', "''")
+                    ),
+                );
+            }
+        }
+        qs
+    })?;
+    let mut map = BTreeMap::new();
+    for (k, b) in keys.into_iter().zip(results) {
+        map.insert(k, rows(&b)?);
+    }
+    Ok(map)
+}
+
+fn section(s: &mut String, title: &str) {
+    let _ = write!(s, "<h2>{}</h2>", esc(title));
+}
+
+fn table(s: &mut String, head: &[&str], body: &[Vec<String>]) {
+    s.push_str("<table><tr>");
+    for h in head {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr>");
+    for row in body {
+        s.push_str("<tr>");
+        for c in row {
+            let _ = write!(s, "<td>{}</td>", esc(c));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</table>");
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// Per-language histograms of `key` (rows of lang, bucket b, count n).
+fn histograms(s: &mut String, rows: &[Map<String, Value>], label: impl Fn(i64) -> String) {
+    let mut by_lang: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for r in rows {
+        let lang = r.get("lang").map(text).unwrap_or_default();
+        let b = r.get("b").and_then(Value::as_i64).unwrap_or(0);
+        by_lang
+            .entry(lang)
+            .or_default()
+            .push((label(b), r.get("n").map(num).unwrap_or(0.0)));
+    }
+    for (lang, bins) in by_lang {
+        let _ = write!(s, "<h3>{}</h3>{}", esc(&lang), bars(&bins, "docs"));
+    }
+}
+
+fn funnel(s: &mut String, stats: &RunStats) {
+    section(s, "Funnel");
+    let rows: Vec<(String, f64)> = stats
+        .stages
+        .iter()
+        .map(|st| (format!("{} kept", st.name), st.docs_kept as f64))
+        .collect();
+    s.push_str(&bars(&rows, "docs"));
+    let mut body = Vec::new();
+    for st in &stats.stages {
+        body.push(vec![
+            st.name.clone(),
+            st.kind.clone(),
+            fmt_num(st.docs_in as f64),
+            fmt_num(st.docs_kept as f64),
+            pct(st.docs_kept, st.docs_in),
+            fmt_num(st.bytes_in as f64),
+            fmt_num(st.bytes_kept as f64),
+        ]);
+        let mut reasons: Vec<(&String, &u64)> = st.docs_removed.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1));
+        for (reason, n) in reasons {
+            let bytes = st.bytes_removed.get(reason).copied().unwrap_or(0);
+            body.push(vec![
+                String::new(),
+                format!("removed: {reason}"),
+                String::new(),
+                fmt_num(*n as f64),
+                pct(*n, st.docs_in),
+                String::new(),
+                fmt_num(bytes as f64),
+            ]);
+        }
+    }
+    table(
+        s,
+        &[
+            "stage",
+            "kind / reason",
+            "docs in",
+            "docs",
+            "share of in",
+            "bytes in",
+            "bytes",
+        ],
+        &body,
+    );
+}
+
+fn timings(s: &mut String, stats: &RunStats) {
+    section(s, "Timings");
+    let body: Vec<Vec<String>> = stats
+        .stages
+        .iter()
+        .map(|st: &StageStats| {
+            let secs = st.seconds.max(1e-9);
+            vec![
+                st.name.clone(),
+                format!("{:.2}", st.seconds),
+                format!("{:.2}", st.task_seconds),
+                fmt_num((st.docs_in as f64 / secs).round()),
+                format!("{:.1}", st.bytes_in as f64 / 1e6 / secs),
+            ]
+        })
+        .collect();
+    table(s, &["stage", "wall s", "task s", "docs/s", "MB/s"], &body);
+}
+
+fn shards(s: &mut String, m: &Manifest) {
+    section(s, "Mix and shards");
+    let _ = write!(
+        s,
+        "<p>seq_len {}, dtype {}, tokenizer {} (vocab {}), seed {}</p>",
+        m.seq_len,
+        esc(&m.dtype),
+        esc(&m.tokenizer.path),
+        m.tokenizer.vocab_size,
+        m.seed
+    );
+    if let Some(mix) = &m.mix {
+        let body: Vec<Vec<String>> = mix
+            .sources
+            .iter()
+            .map(|src| {
+                let v = serde_json::to_value(src).unwrap_or(Value::Null);
+                let get = |k: &str| v.get(k).map(text).unwrap_or_default();
+                vec![
+                    get("name"),
+                    get("documents"),
+                    get("tokens_target"),
+                    get("tokens_realized"),
+                    get("epochs"),
+                ]
+            })
+            .collect();
+        table(
+            s,
+            &[
+                "source",
+                "documents",
+                "planned tokens",
+                "realized tokens",
+                "epochs",
+            ],
+            &body,
+        );
+    }
+    for (split, info) in &m.splits {
+        let _ = write!(
+            s,
+            "<h3>{}</h3><p>{} documents, {} rows, {} row tokens ({} remainder tokens dropped; sequence fill {})</p>",
+            esc(split),
+            fmt_num(info.documents as f64),
+            fmt_num(info.rows as f64),
+            fmt_num(info.row_tokens as f64),
+            fmt_num(info.remainder_tokens as f64),
+            pct(info.row_tokens, info.document_tokens)
+        );
+        let rows: Vec<(String, f64)> = info
+            .tokens_per_source
+            .iter()
+            .map(|(k, v)| {
+                (
+                    format!(
+                        "{k} (×{:.2})",
+                        info.epochs_per_source.get(k).copied().unwrap_or(1.0)
+                    ),
+                    *v as f64,
+                )
+            })
+            .collect();
+        s.push_str(&bars(&rows, "tokens"));
+    }
+    let body: Vec<Vec<String>> = m
+        .shards
+        .iter()
+        .map(|sh| {
+            vec![
+                sh.file.clone(),
+                sh.split.clone(),
+                fmt_num(sh.rows as f64),
+                fmt_num(sh.tokens as f64),
+            ]
+        })
+        .collect();
+    table(s, &["shard", "split", "rows", "tokens"], &body);
+}
+
+/// The report page of the run under `out`.
+pub fn build(out: &Path) -> Result<String> {
+    let path = out.join("stats.json");
+    let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+    let stats: RunStats = serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    let agg = aggregates(out, &stats)?;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>taojin report: {0}</title><style>\
+         body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}\
+         .l{{font-size:12px}}.v{{font-size:11px;fill:#555}}.b{{fill:#3b7dd8}}pre{{white-space:pre-wrap;background:#f6f6f6;padding:4px}}\
+         </style></head><body><h1>taojin report: {0}</h1><p>{1}</p>",
+        esc(&stats.job),
+        esc(&out.display().to_string())
+    );
+    funnel(&mut s, &stats);
+    if let Some(l) = stats.stages.iter().find(|st| st.kind == "langid") {
+        section(&mut s, "Languages");
+        let mut langs: Vec<(String, f64)> = l
+            .counters
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("lang.")?.to_string(), *v as f64)))
+            .collect();
+        langs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        langs.truncate(20);
+        let _ = write!(
+            s,
+            "<h3>identified by `{}` (top 20)</h3>{}",
+            esc(&l.name),
+            bars(&langs, "docs")
+        );
+        if let Some(rows) = agg.get("final_lang") {
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.get("lang").map(text).unwrap_or_default(),
+                        fmt_num(r.get("n").map(num).unwrap_or(0.0)),
+                        fmt_num(r.get("chars").map(num).unwrap_or(0.0)),
+                    ]
+                })
+                .collect();
+            s.push_str("<h3>at the last stage</h3>");
+            table(&mut s, &["lang", "documents", "characters"], &body);
+        }
+        if let Some(rows) = agg.get("length") {
+            section(
+                &mut s,
+                "Document length (characters, log2 buckets) per language",
+            );
+            histograms(&mut s, rows, |b| {
+                format!("{}–{}", (1i64 << b) - 1, (1i64 << (b + 1)) - 2)
+            });
+        }
+        if let Some(rows) = agg.get("score") {
+            section(&mut s, "Language score per language");
+            histograms(&mut s, rows, |b| {
+                format!("{:.2}–{:.2}", b as f64 / 20.0, (b + 1) as f64 / 20.0)
+            });
+        }
+    }
+    if agg.contains_key("sizes") || agg.contains_key("sizes_removed") {
+        section(&mut s, "Near-duplicate clusters");
+        let mut sizes: BTreeMap<i64, f64> = BTreeMap::new();
+        for key in ["sizes", "sizes_removed"] {
+            for r in agg.get(key).into_iter().flatten() {
+                let size = r.get("size").and_then(Value::as_i64).unwrap_or(0);
+                *sizes.entry(size).or_default() += r.get("n").map(num).unwrap_or(0.0);
+            }
+        }
+        let rows: Vec<(String, f64)> = sizes
+            .iter()
+            .map(|(k, v)| (format!("size {k}"), *v))
+            .collect();
+        s.push_str("<h3>documents by the size of their cluster</h3>");
+        s.push_str(&bars(&rows, "docs"));
+        let mut per_source: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for key in ["per_source", "per_source_removed"] {
+            for r in agg.get(key).into_iter().flatten() {
+                let e = per_source
+                    .entry(r.get("source").map(text).unwrap_or_default())
+                    .or_default();
+                e.0 += r.get("n").map(num).unwrap_or(0.0);
+                e.1 += r.get("dup").map(num).unwrap_or(0.0);
+            }
+        }
+        let body: Vec<Vec<String>> = per_source
+            .iter()
+            .map(|(k, (n, d))| {
+                vec![
+                    k.clone(),
+                    fmt_num(*n),
+                    format!("{:.2}%", d * 100.0 / n.max(1.0)),
+                ]
+            })
+            .collect();
+        s.push_str("<h3>near-duplicate share per source</h3>");
+        table(
+            &mut s,
+            &["source", "documents", "in a cluster of 2+"],
+            &body,
+        );
+        if let Some(rows) = agg.get("largest") {
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.get("survivor").map(text).unwrap_or_default(),
+                        r.get("size").map(text).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            s.push_str("<h3>largest clusters</h3>");
+            table(&mut s, &["survivor", "members"], &body);
+        }
+    }
+    if let Some(m) = std::fs::read_to_string(out.join("shards/manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+    {
+        shards(&mut s, &m);
+    }
+    section(&mut s, "Removed examples");
+    for st in &stats.stages {
+        for reason in st.docs_removed.keys() {
+            let Some(rows) = agg.get(&format!("ex:{}:{reason}", st.name)) else {
+                continue;
+            };
+            let _ = write!(s, "<h3>{} — {}</h3>", esc(&st.name), esc(reason));
+            for r in rows {
+                let _ = write!(
+                    s,
+                    "<p><b>{}</b> {}</p><pre>{}</pre>",
+                    esc(&r.get("id").map(text).unwrap_or_default()),
+                    esc(&r.get("detail").map(text).unwrap_or_default()),
+                    esc(&r.get("head").map(text).unwrap_or_default())
+                );
+            }
+        }
+    }
+    timings(&mut s, &stats);
+    s.push_str("</body></html>\n");
+    Ok(s)
+}
