@@ -14,10 +14,14 @@ use taojin_schemas::manifest::Manifest;
 use taojin_schemas::{RunStats, StageStats};
 
 use crate::error::{PipelineError, Result};
-use crate::sql::{json_rows as rows, queries};
+use crate::sql::{json_rows as rows, part_files, queries_sampled, sample_files};
 
 /// Removed examples shown per reason.
 const EXAMPLES: usize = 3;
+
+/// Part files per table the histograms, clusters and examples read at most (spread over
+/// the table), so a report of a 1 TB run reads a bounded sample; the funnel is exact.
+const SAMPLE_FILES: usize = 16;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -94,7 +98,7 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
     };
     let last = stats.stages.last().map(|s| s.name.clone());
     let mut keys = Vec::new();
-    let results = queries(out, |tables| {
+    let results = queries_sampled(out, SAMPLE_FILES, |tables| {
         let mut qs = Vec::new();
         let mut add = |key: &str, table: &str, sql: String| {
             if tables.iter().any(|t| t == table) {
@@ -385,6 +389,22 @@ pub fn build(out: &Path) -> Result<String> {
         esc(&out.display().to_string())
     );
     funnel(&mut s, &stats);
+    let sampled: Vec<String> = crate::sql::stage_tables(out)?
+        .iter()
+        .filter_map(|(name, dir)| {
+            let files = part_files(dir);
+            let n = files.len();
+            let k = sample_files(files, SAMPLE_FILES).len();
+            (k < n).then(|| format!("{name} ({k} of {n} part files)"))
+        })
+        .collect();
+    if !sampled.is_empty() {
+        let _ = write!(
+            s,
+            "<p>The sections below the funnel read a sample: {}.</p>",
+            esc(&sampled.join(", "))
+        );
+    }
     if let Some(l) = stats.stages.iter().find(|st| st.kind == "langid") {
         section(&mut s, "Languages");
         let mut langs: Vec<(String, f64)> = l

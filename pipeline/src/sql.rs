@@ -60,6 +60,47 @@ pub fn queries(
     out: &Path,
     make: impl FnOnce(&[String]) -> Vec<String>,
 ) -> Result<Vec<Vec<RecordBatch>>> {
+    queries_over(out, None, make)
+}
+
+/// [`queries`] over at most `max_files` part files per table, spread evenly over its
+/// files: a bounded sample for summaries of very large runs.
+pub fn queries_sampled(
+    out: &Path,
+    max_files: usize,
+    make: impl FnOnce(&[String]) -> Vec<String>,
+) -> Result<Vec<Vec<RecordBatch>>> {
+    queries_over(out, Some(max_files.max(1)), make)
+}
+
+/// The part files of a folder, sorted.
+pub fn part_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+                && p.extension().is_some_and(|x| x == "parquet")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// At most `n` of `files`, evenly spaced (every k-th file).
+pub fn sample_files(files: Vec<std::path::PathBuf>, n: usize) -> Vec<std::path::PathBuf> {
+    let step = files.len().div_ceil(n.max(1)).max(1);
+    files.into_iter().step_by(step).collect()
+}
+
+fn queries_over(
+    out: &Path,
+    sample: Option<usize>,
+    make: impl FnOnce(&[String]) -> Vec<String>,
+) -> Result<Vec<Vec<RecordBatch>>> {
     let tables = stage_tables(out)?;
     if tables.is_empty() {
         return Err(PipelineError::Config(format!(
@@ -80,17 +121,34 @@ pub fn queries(
                 (name.clone(), dir.clone()),
                 (format!("{name}_removed"), dir.join("removed")),
             ] {
-                if has_parts(&folder) {
-                    let glob = format!("{}/part-*.parquet", folder.display());
-                    ctx.register_parquet(
-                        format!("\"{table}\""),
-                        &glob,
-                        ParquetReadOptions::default(),
-                    )
-                    .await
-                    .map_err(df_err)?;
-                    registered.push(table);
+                if !has_parts(&folder) {
+                    continue;
                 }
+                match sample {
+                    None => {
+                        let glob = format!("{}/part-*.parquet", folder.display());
+                        ctx.register_parquet(
+                            format!("\"{table}\""),
+                            &glob,
+                            ParquetReadOptions::default(),
+                        )
+                        .await
+                        .map_err(df_err)?;
+                    }
+                    Some(n) => {
+                        let picked: Vec<String> = sample_files(part_files(&folder), n)
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect();
+                        let df = ctx
+                            .read_parquet(picked, ParquetReadOptions::default())
+                            .await
+                            .map_err(df_err)?;
+                        ctx.register_table(format!("\"{table}\""), df.into_view())
+                            .map_err(df_err)?;
+                    }
+                }
+                registered.push(table);
             }
         }
         let mut results = Vec::new();

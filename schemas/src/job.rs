@@ -197,6 +197,17 @@ pub struct JobSection {
     /// and mtime; for file systems whose mtimes cannot be trusted).
     #[serde(default, skip_serializing_if = "InputsFingerprint::is_default")]
     pub inputs_fingerprint: InputsFingerprint,
+    /// Write `<output>/report.html` (`taojin report`) when a run finishes.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub report: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(v: &bool) -> bool {
+    *v
 }
 
 /// What to do with documents whose ids repeat across the job.

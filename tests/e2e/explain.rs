@@ -31,11 +31,12 @@ fn explains_removed_kept_clustered_and_unknown_documents() {
     }
     ws.write("data/a.jsonl", lines);
     ws.job(
-        "",
+        "report = false",
         &input("web", "data/a.jsonl"),
         &format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n"),
     );
     ws.run_ok(&["run", "job.toml"]);
+    assert!(!ws.path("out/report.html").exists());
     let all = explain(&ws, &["b", "c", "d", "zz"]);
     // b: kept by normalize, removed as an exact duplicate of a (the smallest id survives).
     let b = &all[0]["stages"];
@@ -146,6 +147,9 @@ fn report_is_one_self_contained_page_of_the_run() {
         ),
     );
     ws.run_ok(&["run", "job.toml"]);
+    // The run wrote it; the command writes the same page again.
+    assert!(ws.path("out/report.html").is_file());
+    std::fs::remove_file(ws.path("out/report.html")).expect("rm");
     let said = ws.run_ok(&["report", "out"]);
     assert!(said.trim().ends_with("report.html"), "{said}");
     let page = std::fs::read_to_string(ws.path("out/report.html")).expect("report");

@@ -541,8 +541,19 @@ impl<'a> Worker<'a> {
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
+        let mut report = false;
+        if self.job.spec.job.report {
+            // A report that cannot be built (a damaged part file) never fails the run.
+            match crate::html_report::build(&plan.output) {
+                Ok(page) => {
+                    write_atomic(&plan.output.join("report.html"), page.as_bytes())?;
+                    report = true;
+                }
+                Err(e) => tracing::warn!("report.html not written: {e}"),
+            }
+        }
         if let Some(s) = &self.sync {
-            s.after_finalize()?;
+            s.after_finalize(report)?;
         }
         Ok(run_stats)
     }

@@ -110,8 +110,12 @@ impl S3Sync {
     }
 
     /// After `finalize`: `stats.json` goes up.
-    pub fn after_finalize(&self) -> Result<()> {
-        self.remote.push_file("stats.json")
+    pub fn after_finalize(&self, report: bool) -> Result<()> {
+        self.remote.push_file("stats.json")?;
+        if report {
+            self.remote.push_file("report.html")?;
+        }
+        Ok(())
     }
 
     /// The output URL, for the log.
