@@ -372,6 +372,65 @@ fn shards(s: &mut String, m: &Manifest) {
 
 /// The report page of the run under `out`.
 pub fn build(out: &Path) -> Result<String> {
+    build_against(out, None)
+}
+
+/// The comparison with an earlier run `a` (`taojin diff a out` as tables).
+fn against(s: &mut String, a: &Path, out: &Path) -> Result<()> {
+    let d = crate::diff::diff(a, out, 10)?;
+    section(s, &format!("Against {}", a.display()));
+    let change = |p: &crate::diff::Pair| match (p.a, p.b) {
+        (Some(x), Some(y)) => format!("{:+}", y as i128 - x as i128),
+        _ => String::new(),
+    };
+    let cell = |v: Option<u64>| v.map_or("–".to_string(), |v| fmt_num(v as f64));
+    let mut body = Vec::new();
+    for st in &d.stages {
+        body.push(vec![
+            format!("{} kept", st.stage),
+            cell(st.kept.a),
+            cell(st.kept.b),
+            change(&st.kept),
+        ]);
+        for (reason, p) in st.removed.iter().filter(|(_, p)| p.a != p.b) {
+            body.push(vec![
+                format!("  removed: {reason}"),
+                cell(p.a),
+                cell(p.b),
+                change(p),
+            ]);
+        }
+    }
+    for (source, p) in &d.tokens_per_source {
+        body.push(vec![
+            format!("train tokens: {source}"),
+            cell(p.a),
+            cell(p.b),
+            change(p),
+        ]);
+    }
+    table(s, &["", "before", "this run", "change"], &body);
+    for (label, (total, moved)) in [
+        ("kept before, not in this run", &d.only_a),
+        ("kept in this run, not before", &d.only_b),
+    ] {
+        let _ = write!(
+            s,
+            "<h3>{} ({} documents)</h3>",
+            esc(label),
+            fmt_num(*total as f64)
+        );
+        let body: Vec<Vec<String>> = moved
+            .iter()
+            .map(|m| vec![m.id.clone(), m.there.clone()])
+            .collect();
+        table(s, &["id", "where it left the other run"], &body);
+    }
+    Ok(())
+}
+
+/// [`build`], with a comparison against an earlier run when `a` is given.
+pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
     let path = out.join("stats.json");
     let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
     let stats: RunStats = serde_json::from_slice(&bytes)
@@ -388,6 +447,9 @@ pub fn build(out: &Path) -> Result<String> {
         esc(&stats.job),
         esc(&out.display().to_string())
     );
+    if let Some(a) = a {
+        against(&mut s, a, out)?;
+    }
     funnel(&mut s, &stats);
     let sampled: Vec<String> = crate::sql::stage_tables(out)?
         .iter()

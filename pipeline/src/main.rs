@@ -105,6 +105,9 @@ enum Command {
         /// Where to write it (default `<out>/report.html`).
         #[arg(long)]
         html: Option<PathBuf>,
+        /// An earlier run to compare with (what `taojin diff` prints, as a section).
+        #[arg(long)]
+        against: Option<PathBuf>,
     },
     /// Compare two runs: the funnel per stage and removal reason, train tokens per
     /// source, and a sample of documents one run kept and the other removed (with where).
@@ -429,8 +432,8 @@ fn dispatch(command: Command) -> Result<()> {
             }
             print_stdout(&text)
         }
-        Command::Report { out, html } => {
-            let page = taojin_pipeline::html_report::build(&out)
+        Command::Report { out, html, against } => {
+            let page = taojin_pipeline::html_report::build_against(&out, against.as_deref())
                 .with_context(|| format!("reporting {}", out.display()))?;
             let dest = html.unwrap_or_else(|| out.join("report.html"));
             taojin_pipeline::writer::write_atomic(&dest, page.as_bytes())?;

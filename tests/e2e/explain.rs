@@ -122,6 +122,11 @@ fn diff_shows_the_funnel_and_the_documents_that_moved() {
         text.contains("len kept") && text.contains("-4 (-20.0%)"),
         "{text}"
     );
+    // The report of B against A carries the same comparison.
+    ws.run_ok(&["report", "out", "--against", "a", "--html", "vs.html"]);
+    let page = std::fs::read_to_string(ws.path("vs.html")).expect("page");
+    assert!(page.contains("<h2>Against a</h2>") && page.contains("removed: mix_unselected"));
+    assert!(page.contains("kept before, not in this run (4 documents)"));
 }
 
 #[test]
