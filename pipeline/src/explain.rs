@@ -118,10 +118,11 @@ pub fn explain(out: &Path, ids: &[String]) -> Result<Vec<Explained>> {
                 (Some(r), _) => (r, true),
                 (None, Some(r)) => (r, false),
                 (None, None) => {
-                    if previous.is_some() {
-                        outcome =
-                            format!("lost between stages before `{stage}` (a bug: report it)");
+                    // An id the first stage renamed (`X#2`) appears from the next one on.
+                    if previous.is_none() {
+                        continue;
                     }
+                    outcome = format!("lost between stages before `{stage}` (a bug: report it)");
                     break;
                 }
             };
@@ -203,27 +204,60 @@ fn cluster_trace(
     me: &str,
     text: Option<String>,
 ) -> Result<ClusterTrace> {
-    let results = queries(out, |tables| {
-        [stage.to_string(), format!("{stage}_removed")]
-            .into_iter()
-            .filter(|t| tables.contains(t))
-            .map(|t| format!("SELECT id, text FROM \"{t}\" WHERE \"{col}\" = {cluster} ORDER BY id LIMIT 1000"))
-            .collect()
-    })?;
-    let mut members = Vec::new();
-    for batches in results {
-        members.extend(rows(&batches)?);
-    }
+    let tables = [stage.to_string(), format!("{stage}_removed")];
+    // Ids first (the cluster column only), then the text of the few shown, by id.
+    let ids_of = |results: Vec<Vec<arrow::array::RecordBatch>>| -> Result<Vec<Map<String, Value>>> {
+        let mut all = Vec::new();
+        for batches in results {
+            all.extend(rows(&batches)?);
+        }
+        Ok(all)
+    };
     let id_of = |r: &Map<String, Value>| {
         r.get("id")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string()
     };
-    let survivor = members
+    let listed = ids_of(queries(out, |registered| {
+        tables
+            .iter()
+            .filter(|t| registered.contains(t))
+            .map(|t| {
+                format!(
+                    "SELECT id FROM \"{t}\" WHERE \"{col}\" = {cluster} ORDER BY id LIMIT 10000"
+                )
+            })
+            .collect()
+    })?)?;
+    let mut ids: Vec<String> = listed.iter().map(id_of).collect();
+    ids.sort();
+    let survivor = ids
         .iter()
-        .map(id_of)
-        .find(|id| xxh3_64(id.as_bytes()) == cluster);
+        .find(|id| xxh3_64(id.as_bytes()) == cluster)
+        .cloned();
+    let picked: Vec<String> = ids
+        .into_iter()
+        .filter(|id| id != me)
+        .take(MEMBERS)
+        .collect();
+    let members = match picked.is_empty() {
+        true => Vec::new(),
+        false => {
+            let list = picked
+                .iter()
+                .map(|i| quote(i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ids_of(queries(out, |registered| {
+                tables
+                    .iter()
+                    .filter(|t| registered.contains(t))
+                    .map(|t| format!("SELECT id, text FROM \"{t}\" WHERE id IN ({list})"))
+                    .collect()
+            })?)?
+        }
+    };
     let config = ShingleConfig::default();
     let set = |t: &str| {
         let (mut tokens, mut set) = (Vec::new(), Vec::new());
@@ -233,8 +267,6 @@ fn cluster_trace(
     let mine = text.as_deref().map(set).unwrap_or_default();
     let mut shown: Vec<(String, f64)> = members
         .iter()
-        .filter(|r| id_of(r) != me)
-        .take(MEMBERS)
         .map(|r| {
             let t = r.get("text").and_then(Value::as_str).unwrap_or("");
             (

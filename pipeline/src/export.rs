@@ -93,6 +93,13 @@ pub fn megatron(shards: &Path, out: &Path) -> Result<Exported> {
             .map(|s| s.rows)
             .sum();
         if rows == 0 {
+            // No rows this time: an earlier export's files of this split must not stay.
+            for ext in ["bin", "idx"] {
+                let stale = out.join(format!("{split}.{ext}"));
+                if stale.exists() {
+                    std::fs::remove_file(&stale).map_err(PipelineError::io(&stale))?;
+                }
+            }
             continue;
         }
         let width = if wide { 4 } else { 2 };
@@ -138,6 +145,24 @@ struct Layout {
 fn export_split(files: &[PathBuf], out: &Path, split: &str, l: Layout) -> Result<ExportedSplit> {
     let bin_path = out.join(format!("{split}.bin"));
     let (bin, pending) = create_tmp(&bin_path)?;
+    let tmp = pending.tmp().to_path_buf();
+    let done = fill(files, out, split, l, bin, pending);
+    if done.is_err() {
+        // A failed export leaves no full-size temporary file behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+/// Writes the split's `.bin` through `bin` (committed by `pending`) and its `.idx`.
+fn fill(
+    files: &[PathBuf],
+    out: &Path,
+    split: &str,
+    l: Layout,
+    bin: File,
+    pending: crate::writer::Pending,
+) -> Result<ExportedSplit> {
     let total = l.rows * l.seq_len;
     bin.set_len(total * l.width)
         .map_err(PipelineError::io(pending.tmp()))?;
@@ -227,8 +252,9 @@ fn export_split(files: &[PathBuf], out: &Path, split: &str, l: Layout) -> Result
             PipelineError::Config(format!("a {split} document is longer than 2^31 tokens"))
         })?);
     }
-    write_index(&out.join(format!("{split}.idx")), l, &starts, &lengths)?;
+    // The `.bin` first: an `.idx` never describes a `.bin` that is not there.
     pending.commit()?;
+    write_index(&out.join(format!("{split}.idx")), l, &starts, &lengths)?;
     Ok(ExportedSplit {
         documents: starts.len() as u64,
         tokens: total,

@@ -332,7 +332,7 @@ fn shards(s: &mut String, m: &Manifest) {
     for (split, info) in &m.splits {
         let _ = write!(
             s,
-            "<h3>{}</h3><p>{} documents, {} rows, {} row tokens ({} remainder tokens dropped; sequence fill {})</p>",
+            "<h3>{}</h3><p>{} documents, {} rows, {} row tokens ({} remainder tokens dropped; {} of the document tokens are in rows)</p>",
             esc(split),
             fmt_num(info.documents as f64),
             fmt_num(info.rows as f64),
@@ -453,8 +453,14 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
     funnel(&mut s, &stats);
     let sampled: Vec<String> = crate::sql::stage_tables(out)?
         .iter()
+        .flat_map(|(name, dir)| {
+            [
+                (name.clone(), dir.clone()),
+                (format!("{name}_removed"), dir.join("removed")),
+            ]
+        })
         .filter_map(|(name, dir)| {
-            let files = part_files(dir);
+            let files = part_files(&dir);
             let n = files.len();
             let k = sample_files(files, SAMPLE_FILES).len();
             (k < n).then(|| format!("{name} ({k} of {n} part files)"))
@@ -493,7 +499,7 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
                     ]
                 })
                 .collect();
-            s.push_str("<h3>at the last stage</h3>");
+            s.push_str("<h3>at the last stage (in the sampled part files)</h3>");
             table(&mut s, &["lang", "documents", "characters"], &body);
         }
         if let Some(rows) = agg.get("length") {
@@ -563,7 +569,7 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
                     ]
                 })
                 .collect();
-            s.push_str("<h3>largest clusters</h3>");
+            s.push_str("<h3>largest clusters (in the sampled part files)</h3>");
             table(&mut s, &["survivor", "members"], &body);
         }
     }

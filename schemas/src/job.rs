@@ -444,11 +444,12 @@ impl JobSpec {
         inputs_fingerprint: &str,
         stage_files: &[String],
     ) -> Vec<String> {
-        // `name` and `output` do not change what a stage writes.
+        // `name`, `output` and `report` do not change what a stage writes.
         let mut job = serde_json::to_value(&self.job).unwrap_or_default();
         if let Some(map) = job.as_object_mut() {
             map.remove("name");
             map.remove("output");
+            map.remove("report");
         }
         let base = serde_json::json!({
             "format": format_version,

@@ -37,6 +37,17 @@ fn explains_removed_kept_clustered_and_unknown_documents() {
     );
     ws.run_ok(&["run", "job.toml"]);
     assert!(!ws.path("out/report.html").exists());
+    // Turning the report on reruns nothing: it is not part of any stage's config.
+    ws.job(
+        "",
+        &input("web", "data/a.jsonl"),
+        &format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n"),
+    );
+    ws.run_ok(&["run", "job.toml"]);
+    assert!(ws.path("out/report.html").is_file());
+    for st in ws.stats("out")["stages"].as_array().expect("stages") {
+        assert_eq!(st["tasks_resumed"], st["tasks"], "{}", st["name"]);
+    }
     let all = explain(&ws, &["b", "c", "d", "zz"]);
     // b: kept by normalize, removed as an exact duplicate of a (the smallest id survives).
     let b = &all[0]["stages"];
@@ -173,6 +184,27 @@ fn report_is_one_self_contained_page_of_the_run() {
     assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
     // Removed text is shown escaped.
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // A near-duplicate's cluster: its survivor is kept, members carry their Jaccard.
+    let csv = ws.run_ok(&[
+        "sql",
+        "out",
+        "SELECT id FROM minhash_dedup_removed ORDER BY id LIMIT 1",
+        "--format",
+        "csv",
+    ]);
+    let dup = csv.lines().nth(1).expect("a near-duplicate");
+    let e = &explain(&ws, &[dup])[0];
+    let last = e["stages"].as_array().expect("stages").last().expect("stage");
+    assert_eq!(last["reason"], "near_dup");
+    let survivor = last["cluster"]["survivor"].as_str().expect("survivor");
+    let kept = ws.run_ok(&["explain", "out", survivor]);
+    assert!(kept.contains("kept by the last stage"), "{kept}");
+    let members = last["cluster"]["members"].as_array().expect("members");
+    assert!(!members.is_empty());
+    for m in members {
+        let j = m[1].as_f64().expect("jaccard");
+        assert!(j > 0.0 && j <= 1.0, "{m}");
+    }
     // The funnel's numbers are the stats' numbers.
     let stats = ws.stats("out");
     for st in stats["stages"].as_array().expect("stages") {

@@ -541,21 +541,44 @@ impl<'a> Worker<'a> {
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
-        let mut report = false;
-        if self.job.spec.job.report {
-            // A report that cannot be built (a damaged part file) never fails the run.
-            match crate::html_report::build(&plan.output) {
-                Ok(page) => {
-                    write_atomic(&plan.output.join("report.html"), page.as_bytes())?;
-                    report = true;
-                }
-                Err(e) => tracing::warn!("report.html not written: {e}"),
-            }
-        }
+        self.write_report(plan);
         if let Some(s) = &self.sync {
-            s.after_finalize(report)?;
+            s.after_finalize()?;
         }
         Ok(run_stats)
+    }
+}
+
+impl Worker<'_> {
+    /// `report.html` beside `stats.json` (`report = true`, local outputs). It never fails
+    /// the run, and a report that is not written this time does not stay behind stale.
+    fn write_report(&self, plan: &Plan) {
+        let path = plan.output.join("report.html");
+        let page = match (self.job.spec.job.report, &self.sync) {
+            (false, _) => None,
+            (true, Some(_)) => {
+                tracing::info!(
+                    "report.html is not built for remote outputs (the parts live in the bucket): \
+                     run `taojin report` on a local copy"
+                );
+                None
+            }
+            (true, None) => match crate::html_report::build(&plan.output) {
+                Ok(page) => Some(page),
+                Err(e) => {
+                    tracing::warn!("report.html not written: {e}");
+                    None
+                }
+            },
+        };
+        let done = match page {
+            Some(page) => write_atomic(&path, page.as_bytes()),
+            None if path.exists() => std::fs::remove_file(&path).map_err(PipelineError::io(&path)),
+            None => Ok(()),
+        };
+        if let Err(e) = done {
+            tracing::warn!("report.html: {e}");
+        }
     }
 }
 

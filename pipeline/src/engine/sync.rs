@@ -110,12 +110,8 @@ impl S3Sync {
     }
 
     /// After `finalize`: `stats.json` goes up.
-    pub fn after_finalize(&self, report: bool) -> Result<()> {
-        self.remote.push_file("stats.json")?;
-        if report {
-            self.remote.push_file("report.html")?;
-        }
-        Ok(())
+    pub fn after_finalize(&self) -> Result<()> {
+        self.remote.push_file("stats.json")
     }
 
     /// The output URL, for the log.
