@@ -33,6 +33,7 @@ demo: build models
 	@echo
 	@echo "The crawl path (WARC -> extract -> ... -> shards) is in out/zh-en-web/ (jobs/zh-en-web.toml)."
 	@echo "Outputs are in out/demo/ (one folder per stage: part-*.parquet kept, removed/ with reasons)."
+	@echo "The run's report: out/demo/report.html (one self-contained page; taojin explain / diff for more)."
 	@echo "See the funnel again with: $(RELEASE_BIN) stats out/demo"
 	@echo "Training shards: out/demo/shards/ (manifest.json). Train a tiny GPT on them:"
 	@echo "  pip install ./python torch && python examples/train_tiny_gpt.py out/demo/shards --steps 300"
