@@ -59,3 +59,33 @@ def test_megatron_indexed_dataset_reads_the_shards_tokens(shards, tmp_path):
         assert exported["splits"][split]["last_document_cut"] == (got[-1][-1] != eos)
         # Documents longer than a row were split over rows and are whole again.
         assert max(len(g) for g in got) > manifest["seq_len"]
+
+
+def test_wide_vocabularies_export_as_int32(shards, tmp_path):
+    """A vocabulary over 65,535 ids (uint32 shards) becomes Megatron's int32, same ids."""
+    manifest = json.loads((shards / "manifest.json").read_text())
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    shift = 70_000
+    for s in manifest["shards"]:
+        with pa.memory_map(str(shards / s["file"])) as f:
+            table = pa.ipc.open_file(f).read_all()
+        tokens = table["tokens"].combine_chunks()
+        values = pa.array(np.asarray(tokens.values.to_numpy(), dtype=np.uint32) + shift, type=pa.uint32())
+        wide_tokens = pa.FixedSizeListArray.from_arrays(values, manifest["seq_len"])
+        out = table.set_column(0, pa.field("tokens", wide_tokens.type, nullable=False), wide_tokens)
+        with pa.OSFile(str(wide / s["file"]), "wb") as f, pa.ipc.new_file(f, out.schema) as w:
+            w.write_table(out)
+    manifest["dtype"] = "uint32"
+    manifest["tokenizer"]["vocab_size"] += shift
+    manifest["tokenizer"]["eos_id"] += shift
+    (wide / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "megatron-wide"
+    subprocess.run([BIN, "export", str(wide), "--out", str(out)], check=True, capture_output=True)
+    assert json.loads((out / "export.json").read_text())["splits"]["train"]["dtype"] == "int32"
+    _, tokens, starts = stream(shards, "train")
+    ds = IndexedDataset(str(out / "train"))
+    assert ds.index.dtype == np.int32
+    assert len(ds) == len(starts)
+    got = np.concatenate([ds[i].astype(np.int64) for i in range(len(ds))])
+    assert np.array_equal(got, tokens + shift)
