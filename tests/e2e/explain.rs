@@ -194,7 +194,11 @@ fn report_is_one_self_contained_page_of_the_run() {
     ]);
     let dup = csv.lines().nth(1).expect("a near-duplicate");
     let e = &explain(&ws, &[dup])[0];
-    let last = e["stages"].as_array().expect("stages").last().expect("stage");
+    let last = e["stages"]
+        .as_array()
+        .expect("stages")
+        .last()
+        .expect("stage");
     assert_eq!(last["reason"], "near_dup");
     let survivor = last["cluster"]["survivor"].as_str().expect("survivor");
     let kept = ws.run_ok(&["explain", "out", survivor]);
@@ -226,4 +230,25 @@ fn report_is_one_self_contained_page_of_the_run() {
             st["name"]
         );
     }
+}
+
+#[test]
+fn report_of_many_part_files_reads_a_stated_sample() {
+    let ws = Workspace::new();
+    for f in 0..20 {
+        ws.write(
+            &format!("data/f{f:02}.jsonl"),
+            jsonl_docs(5, &format!("f{f}")),
+        );
+    }
+    ws.job("", &input("web", "data/*.jsonl"), NORMALIZE);
+    ws.run_ok(&["run", "job.toml"]);
+    assert_eq!(ws.stats("out")["stages"][0]["tasks"], 20);
+    let page = std::fs::read_to_string(ws.path("out/report.html")).expect("report");
+    // Every second file of 20 (at most 16, evenly spread); the funnel stays exact.
+    assert!(
+        page.contains("normalize (10 of 20 part files)"),
+        "sample note missing"
+    );
+    assert!(page.contains("<td>100</td>"));
 }
