@@ -118,6 +118,18 @@ def main():
         for name_, *_, counters in rows:
             if name_ == "substring_dedup":
                 print(f"\nsubstring_dedup counters: {json.dumps(counters)}")
+        if name == "text":
+            # What substring_dedup cut, per language, from its kept rows (taojin sql).
+            print("\nsubstring_dedup per language (kept documents):\n")
+            print(subprocess.run([taojin, "sql", os.path.join(work, "out-text"),
+                                  'SELECT lang, count(*) AS docs, '
+                                  'sum(CASE WHEN "substring_dedup.spans" > 0 THEN 1 ELSE 0 END) AS docs_cut, '
+                                  'sum("substring_dedup.spans") AS spans, '
+                                  'sum("substring_dedup.bytes_removed") AS bytes_removed, '
+                                  'round(100.0 * sum("substring_dedup.bytes_removed") / '
+                                  '(sum(octet_length(text)) + sum("substring_dedup.bytes_removed")), 2) AS pct '
+                                  'FROM substring_dedup GROUP BY lang ORDER BY lang'],
+                                 check=True, capture_output=True, text=True).stdout)
     print(f"\nwork dir: {work}")
 
 

@@ -55,6 +55,20 @@ pub trait StageKind<S>: Sync {
     fn build(&self, spec: &S, job: &LoadedJob, prev: Option<&Path>) -> Result<Built>;
 }
 
+/// A global stage kind with nothing to do but build its stage from the spec (no setup,
+/// files or extra outputs): `GlobalKind(|spec| Box::new(Stage::new(spec)))`.
+pub struct GlobalKind<S>(pub fn(&S) -> Box<dyn crate::global::GlobalStage>);
+
+impl<S> StageKind<S> for GlobalKind<S> {
+    fn is_global(&self, _spec: &S) -> bool {
+        true
+    }
+
+    fn build(&self, spec: &S, _job: &LoadedJob, _prev: Option<&Path>) -> Result<Built> {
+        Ok(Built::Global((self.0)(spec)))
+    }
+}
+
 /// The registry: `$body` with `$k` bound to the kind of `$spec` and `$s` to its parameters.
 /// One line per stage kind.
 macro_rules! with_kind {
@@ -85,19 +99,19 @@ macro_rules! with_kind {
                 $body
             }
             StageSpec::ExactDedup($s) => {
-                let $k = &crate::global::cluster::Kind;
+                let $k = &crate::global::cluster::EXACT;
                 $body
             }
             StageSpec::MinhashDedup($s) => {
-                let $k = &crate::global::cluster::Kind;
+                let $k = &crate::global::cluster::MINHASH;
                 $body
             }
             StageSpec::LineDedup($s) => {
-                let $k = &crate::global::lines::Kind;
+                let $k = &crate::global::lines::KIND;
                 $body
             }
             StageSpec::SubstringDedup($s) => {
-                let $k = &crate::global::substring::Kind;
+                let $k = &crate::global::substring::KIND;
                 $body
             }
             StageSpec::Mix($s) => {

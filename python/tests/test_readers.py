@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from datasets import load_dataset
 
-from conftest import BIN, HERE
+from conftest import BIN, HERE, demo_run
 
 MODEL = os.path.abspath(os.path.join(HERE, "..", "..", "models", "lid.176.ftz"))
 STAGES = ["normalize", "langid", "quality", "exact_dedup"]
@@ -20,16 +20,12 @@ STAGES = ["normalize", "langid", "quality", "exact_dedup"]
 @pytest.fixture(scope="session")
 def out(tmp_path_factory):
     assert os.path.exists(MODEL), f"{MODEL} missing: `make test` fetches it (make models)"
-    d = tmp_path_factory.mktemp("readers")
-    subprocess.run([BIN, "demo-data", str(d / "data")], check=True, capture_output=True)
-    (d / "job.toml").write_text(
-        '[job]\nname = "r"\noutput = "out"\n\n[[inputs]]\nname = "demo"\npath = "data/*.jsonl.zst"\n\n'
+    return demo_run(
+        tmp_path_factory.mktemp("readers"),
         '[[stages]]\nkind = "normalize"\n\n'
         f'[[stages]]\nkind = "langid"\nmodel = "{MODEL}"\nkeep = ["en", "zh-Hans", "zh-Hant"]\n\n'
-        '[[stages]]\nkind = "quality"\n\n[[stages]]\nkind = "exact_dedup"\n'
+        '[[stages]]\nkind = "quality"\n\n[[stages]]\nkind = "exact_dedup"\n',
     )
-    subprocess.run([BIN, "run", str(d / "job.toml")], check=True, capture_output=True, cwd=d)
-    return d / "out"
 
 
 def stats(out):

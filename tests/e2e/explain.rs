@@ -209,26 +209,28 @@ fn report_is_one_self_contained_page_of_the_run() {
         let j = m[1].as_f64().expect("jaccard");
         assert!(j > 0.0 && j <= 1.0, "{m}");
     }
-    // The funnel's numbers are the stats' numbers.
+    // The funnel's row of each stage: name, kind, documents in and kept, as the stats say.
+    let grouped = |n: u64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
     let stats = ws.stats("out");
     for st in stats["stages"].as_array().expect("stages") {
-        let kept = st["docs_kept"].as_u64().expect("kept");
-        let shown = format!("{kept}")
-            .chars()
-            .rev()
-            .collect::<Vec<_>>()
-            .chunks(3)
-            .map(|c| c.iter().collect::<String>())
-            .collect::<Vec<_>>()
-            .join(",")
-            .chars()
-            .rev()
-            .collect::<String>();
-        assert!(
-            page.contains(&format!("<td>{shown}</td>")),
-            "{} {shown}",
-            st["name"]
+        let row = format!(
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            st["name"].as_str().expect("name"),
+            st["kind"].as_str().expect("kind"),
+            grouped(st["docs_in"].as_u64().expect("in")),
+            grouped(st["docs_kept"].as_u64().expect("kept"))
         );
+        assert!(page.contains(&row), "{row}");
     }
 }
 

@@ -755,39 +755,10 @@ impl MapStage for DecisionApplier {
     }
 }
 
-/// The `exact_dedup` and `minhash_dedup` kinds in the stage registry.
-pub struct Kind;
+/// The `exact_dedup` kind in the stage registry.
+pub const EXACT: crate::registry::GlobalKind<ExactDedupSpec> =
+    crate::registry::GlobalKind(|spec| Box::new(ClusterStage::exact(spec)));
 
-impl crate::registry::StageKind<ExactDedupSpec> for Kind {
-    fn is_global(&self, _spec: &ExactDedupSpec) -> bool {
-        true
-    }
-
-    fn build(
-        &self,
-        spec: &ExactDedupSpec,
-        _job: &crate::job::LoadedJob,
-        _prev: Option<&std::path::Path>,
-    ) -> Result<crate::registry::Built> {
-        Ok(crate::registry::Built::Global(Box::new(
-            ClusterStage::exact(spec),
-        )))
-    }
-}
-
-impl crate::registry::StageKind<MinhashDedupSpec> for Kind {
-    fn is_global(&self, _spec: &MinhashDedupSpec) -> bool {
-        true
-    }
-
-    fn build(
-        &self,
-        spec: &MinhashDedupSpec,
-        _job: &crate::job::LoadedJob,
-        _prev: Option<&std::path::Path>,
-    ) -> Result<crate::registry::Built> {
-        Ok(crate::registry::Built::Global(Box::new(
-            ClusterStage::minhash(spec),
-        )))
-    }
-}
+/// The `minhash_dedup` kind in the stage registry.
+pub const MINHASH: crate::registry::GlobalKind<MinhashDedupSpec> =
+    crate::registry::GlobalKind(|spec| Box::new(ClusterStage::minhash(spec)));

@@ -204,21 +204,5 @@ impl MapStage for LineRemover {
 }
 
 /// The `line_dedup` kind in the stage registry.
-pub struct Kind;
-
-impl crate::registry::StageKind<LineDedupSpec> for Kind {
-    fn is_global(&self, _spec: &LineDedupSpec) -> bool {
-        true
-    }
-
-    fn build(
-        &self,
-        spec: &LineDedupSpec,
-        _job: &crate::job::LoadedJob,
-        _prev: Option<&std::path::Path>,
-    ) -> Result<crate::registry::Built> {
-        Ok(crate::registry::Built::Global(Box::new(
-            LineDedupStage::new(spec),
-        )))
-    }
-}
+pub const KIND: crate::registry::GlobalKind<LineDedupSpec> =
+    crate::registry::GlobalKind(|spec| Box::new(LineDedupStage::new(spec)));

@@ -270,21 +270,5 @@ impl MapStage for SpanCutter {
 }
 
 /// The `substring_dedup` kind in the stage registry.
-pub struct Kind;
-
-impl crate::registry::StageKind<SubstringDedupSpec> for Kind {
-    fn is_global(&self, _spec: &SubstringDedupSpec) -> bool {
-        true
-    }
-
-    fn build(
-        &self,
-        spec: &SubstringDedupSpec,
-        _job: &crate::job::LoadedJob,
-        _prev: Option<&std::path::Path>,
-    ) -> Result<crate::registry::Built> {
-        Ok(crate::registry::Built::Global(Box::new(SubstringStage {
-            spec: spec.clone(),
-        })))
-    }
-}
+pub const KIND: crate::registry::GlobalKind<SubstringDedupSpec> =
+    crate::registry::GlobalKind(|spec| Box::new(SubstringStage { spec: spec.clone() }));
