@@ -21,8 +21,8 @@ use taojin_schemas::{
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::spill::{
-    KEY_DOC, PartitionedWriter, SharedWriter, TaskGroups, damaged, key_doc, key_docs, partition_of,
-    read_file, records, u32_at, u64_at, write_file,
+    KEY_DOC, PartitionedWriter, SharedWriter, TaskGroups, damaged, key_doc, key_doc_of,
+    partition_of, read_file, records, u32_at, u64_at, write_file,
 };
 use super::{GlobalCtx, GlobalStage, components, leaders};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
@@ -153,11 +153,7 @@ struct MapOut {
 impl MapOut {
     fn create(ctx: &GlobalCtx<'_>, task: usize) -> Result<MapOut> {
         Ok(MapOut {
-            writer: PartitionedWriter::create(
-                &ctx.work.join(format!("map-{task:05}")),
-                "p",
-                ctx.partitions,
-            )?,
+            writer: ctx.map_writer(task)?,
             meta: Vec::new(),
             doc: ctx.offsets[task],
             partitions: ctx.partitions,
@@ -563,11 +559,10 @@ impl GlobalStage for ClusterStage {
                 .into_par_iter()
                 .map(|p| {
                     let mut records = Vec::new();
-                    for t in 0..ctx.tasks() {
-                        records.extend(key_docs(&read_file(
-                            &ctx.work.join(format!("map-{t:05}/p-{p:05}.bin")),
-                        )?));
-                    }
+                    ctx.for_each_map_record(p, KEY_DOC, |r| {
+                        records.push(key_doc_of(r));
+                        Ok(())
+                    })?;
                     records.sort_unstable();
                     let (mut edges, mut candidates) = (Vec::new(), 0u64);
                     let mut local = memberships.as_ref().map(SharedWriter::local);

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use taojin_dedup::lines::line_key;
 use taojin_schemas::{LineDedupSpec, TaskStats, columns};
 
-use super::spill::{PartitionedWriter, partition_of, read_file, write_file};
+use super::spill::{partition_of, read_file, write_file};
 use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::Result;
@@ -54,11 +54,7 @@ impl GlobalStage for LineDedupStage {
     }
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
-        let mut writer = PartitionedWriter::create(
-            &ctx.work.join(format!("map-{task:05}")),
-            "p",
-            ctx.partitions,
-        )?;
+        let mut writer = ctx.map_writer(task)?;
         ctx.for_each_batch(task, |batch| {
             let text = text_column(batch)?;
             let keyed: Vec<Vec<u64>> = (0..batch.num_rows())
@@ -83,14 +79,12 @@ impl GlobalStage for LineDedupStage {
                 .into_par_iter()
                 .map(|p| {
                     let mut keys = Vec::new();
-                    for t in 0..ctx.tasks() {
-                        let bytes = read_file(&ctx.work.join(format!("map-{t:05}/p-{p:05}.bin")))?;
-                        keys.extend(
-                            bytes
-                                .chunks_exact(8)
-                                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
-                        );
-                    }
+                    ctx.for_each_map_record(p, 8, |c| {
+                        keys.push(u64::from_le_bytes([
+                            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                        ]));
+                        Ok(())
+                    })?;
                     keys.sort_unstable();
                     let (mut frequent, mut distinct) = (Vec::new(), 0u64);
                     for run in keys.chunk_by(|a, b| a == b) {

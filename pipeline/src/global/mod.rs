@@ -151,6 +151,32 @@ impl<'a> GlobalCtx<'a> {
         Ok(())
     }
 
+    /// Task `task`'s map-phase writer: `<work>/map-TTTTT/p-PPPPP.bin`, one per partition.
+    pub fn map_writer(&self, task: usize) -> Result<spill::PartitionedWriter> {
+        spill::PartitionedWriter::create(
+            &self.work.join(format!("map-{task:05}")),
+            "p",
+            self.partitions,
+        )
+    }
+
+    /// Calls `f` on every `size`-byte record every task's map phase wrote to partition
+    /// `p`, task by task; a file that is not whole records is damaged.
+    pub fn for_each_map_record(
+        &self,
+        p: usize,
+        size: usize,
+        mut f: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for t in 0..self.tasks() {
+            let bytes = spill::read_file(&self.work.join(format!("map-{t:05}/p-{p:05}.bin")))?;
+            for r in spill::records(&bytes, size, "a map spill file")? {
+                f(r)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The (task, row) of a global document index.
     pub fn locate(&self, doc: u64) -> (usize, u64) {
         let task = self.offsets.partition_point(|&o| o <= doc) - 1;

@@ -99,18 +99,13 @@ pub fn key_doc(key: u128, doc: u32) -> [u8; KEY_DOC] {
     r
 }
 
-/// Decodes the records of a (key, document) spill file.
-pub fn key_docs(bytes: &[u8]) -> Vec<(u128, u32)> {
-    bytes
-        .chunks_exact(KEY_DOC)
-        .map(|c| {
-            let mut k = [0u8; 16];
-            k.copy_from_slice(&c[..16]);
-            let mut d = [0u8; 4];
-            d.copy_from_slice(&c[16..]);
-            (u128::from_le_bytes(k), u32::from_le_bytes(d))
-        })
-        .collect()
+/// Decodes one (key, document) record of [`KEY_DOC`] bytes.
+pub fn key_doc_of(c: &[u8]) -> (u128, u32) {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&c[..16]);
+    let mut d = [0u8; 4];
+    d.copy_from_slice(&c[16..KEY_DOC]);
+    (u128::from_le_bytes(k), u32::from_le_bytes(d))
 }
 
 /// Partition of a key among `partitions`: the one partitioner of every global stage (a

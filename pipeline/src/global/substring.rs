@@ -55,11 +55,7 @@ impl GlobalStage for SubstringStage {
     }
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
-        let mut writer = PartitionedWriter::create(
-            &ctx.work.join(format!("map-{task:05}")),
-            "p",
-            ctx.partitions,
-        )?;
+        let mut writer = ctx.map_writer(task)?;
         let k = self.spec.min_tokens;
         let mut doc = ctx.offsets[task];
         ctx.for_each_batch(task, |batch| {
@@ -101,18 +97,12 @@ impl GlobalStage for SubstringStage {
                 .into_par_iter()
                 .map(|p| {
                     let mut records: Vec<(u128, u32, u32)> = Vec::new();
-                    for t in 0..tasks {
-                        let bytes = read_file(&ctx.work.join(format!("map-{t:05}/p-{p:05}.bin")))?;
-                        for r in bytes.chunks_exact(WINDOW) {
-                            let mut key = [0u8; 16];
-                            key.copy_from_slice(&r[..16]);
-                            records.push((
-                                u128::from_le_bytes(key),
-                                u32_at(r, 16)?,
-                                u32_at(r, 20)?,
-                            ));
-                        }
-                    }
+                    ctx.for_each_map_record(p, WINDOW, |r| {
+                        let mut key = [0u8; 16];
+                        key.copy_from_slice(&r[..16]);
+                        records.push((u128::from_le_bytes(key), u32_at(r, 16)?, u32_at(r, 20)?));
+                        Ok(())
+                    })?;
                     records.sort_unstable();
                     let mut out = PartitionedWriter::create(
                         &ctx.work.join(format!("cuts-{p:05}")),
