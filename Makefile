@@ -25,7 +25,8 @@ models:
 	bash scripts/fetch_models.sh
 
 demo: build models
-	@test -f data/demo/.complete || ($(RELEASE_BIN) demo-data data/demo && touch data/demo/.complete)
+	@test -f data/demo/.complete -a -f data/demo/lm-reference/reference.jsonl.zst || ($(RELEASE_BIN) demo-data data/demo --learned && touch data/demo/.complete)
+	@test -f out/demo-lm.arpa || $(RELEASE_BIN) train-lm --input data/demo/lm-reference/reference.jsonl.zst --order 4 --out out/demo-lm.arpa
 	$(RELEASE_BIN) run jobs/demo.toml
 	$(RELEASE_BIN) mix jobs/demo.toml --dry-run
 	@test -f data/demo-crawl/crawl-00000.warc.gz || $(RELEASE_BIN) demo-crawl data/demo-crawl
@@ -45,11 +46,11 @@ test: models .venv/.ready
 	$(MAKE) pytest
 	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
 
-# make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs) for the Python tests (the tiny-GPT test runs
+# make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs), kenlm (its scorer checks our n-gram models; built from source, under a minute) for the Python tests (the tiny-GPT test runs
 # on CPU), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1" "kenlm==0.3.0"
 	touch .venv/.ready
 
 pytest: .venv/.ready

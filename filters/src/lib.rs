@@ -8,8 +8,11 @@
 
 pub mod classifier;
 pub mod langid;
+pub mod lm;
 pub mod normalize;
 pub mod quality;
+pub mod safety;
+pub mod topics;
 
 pub use langid::{LangIdModel, LangIdentifier, LangVerdict};
 pub use normalize::Normalizer;

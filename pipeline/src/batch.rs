@@ -220,6 +220,14 @@ pub fn text_column(batch: &RecordBatch) -> Result<&StringArray> {
         .ok_or_else(|| PipelineError::Internal("batch has no Utf8 `text` column".into()))
 }
 
+/// The `id` column of a document batch.
+pub fn id_column(batch: &RecordBatch) -> Result<&StringArray> {
+    batch
+        .column_by_name(columns::ID)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| PipelineError::Internal("batch has no Utf8 `id` column".into()))
+}
+
 /// `schema` with `fields` appended, or replacing the fields of the same name (a stage run
 /// twice rewrites its columns instead of duplicating them).
 pub fn with_fields(schema: &SchemaRef, fields: &[Field]) -> SchemaRef {

@@ -8,15 +8,25 @@ use crate::error::{PipelineError, Result};
 use crate::writer::write_atomic;
 use taojin_demo::{DemoOptions, generate};
 
-/// Writes the demo corpus into `dir` and returns a printable summary.
-pub fn write(dir: &Path, seed: u64, scale: usize) -> Result<String> {
+/// Writes the demo corpus into `dir` (with `learned`, also the spam source and the
+/// n-gram model's reference text) and returns a printable summary.
+pub fn write(dir: &Path, seed: u64, scale: usize, learned: bool) -> Result<String> {
     std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
-    let (files, summary) = generate(&DemoOptions {
+    let (mut files, summary) = generate(&DemoOptions {
         seed,
         scale: scale.max(1),
     });
+    let main_files = files.len();
+    // In their own folders, so an input glob over `DIR/*.jsonl.zst` does not take them.
+    if learned {
+        files.push(taojin_demo::spam_source(seed));
+        files.push(taojin_demo::lm_reference(seed));
+    }
     for file in &files {
         let path = dir.join(format!("{}.zst", file.name));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(PipelineError::io(parent))?;
+        }
         let mut enc = zstd::Encoder::new(Vec::new(), 3).map_err(PipelineError::io(&path))?;
         for line in &file.lines {
             enc.write_all(line.as_bytes())
@@ -28,7 +38,7 @@ pub fn write(dir: &Path, seed: u64, scale: usize) -> Result<String> {
     }
     let mut out = format!(
         "wrote {} files, {} documents, {:.2} MB of JSONL to {}\n",
-        files.len(),
+        main_files,
         summary.docs,
         summary.bytes as f64 / 1e6,
         dir.display()
@@ -41,6 +51,13 @@ pub fn write(dir: &Path, seed: u64, scale: usize) -> Result<String> {
         "  planted: {} exact duplicates, {} near duplicates, {} low-quality documents",
         summary.exact_dups, summary.near_dups, summary.bad_quality
     );
+    if learned {
+        let _ = writeln!(
+            out,
+            "  for the learned filters: spam/ ({} pages of gambling and adult spam or word salad) and lm-reference/ (clean text for `taojin train-lm`)",
+            files[main_files].lines.len()
+        );
+    }
     Ok(out)
 }
 

@@ -64,6 +64,9 @@ pub enum PipelineError {
     /// A tokenizer that cannot be loaded, trained or used.
     #[error(transparent)]
     Tokenizer(#[from] taojin_tokenizer::TokenizerError),
+    /// A language model that cannot be read or trained.
+    #[error(transparent)]
+    Lm(#[from] taojin_filters::lm::LmError),
     /// An Arrow kernel failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

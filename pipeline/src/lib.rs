@@ -17,6 +17,7 @@ pub mod global;
 pub mod html_report;
 pub mod ingest;
 pub mod job;
+pub mod lm;
 pub mod mix_dry_run;
 pub mod plan;
 pub mod progress;

@@ -200,6 +200,36 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         max_docs: usize,
     },
+    /// Train a KenLM-compatible n-gram model (interpolated modified Kneser-Ney, lmplz's
+    /// estimator) and write it as ARPA, for the perplexity stage.
+    TrainLm {
+        /// Training text: JSONL (the `text` field, each of its lines a sentence) or plain
+        /// text (each line a sentence); .zst or .gz.
+        #[arg(long, required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
+        /// The model's order.
+        #[arg(long, default_value_t = 5)]
+        order: usize,
+        /// Count thresholds per order, unigrams first, as `lmplz --prune` (e.g. `0 0 1`).
+        #[arg(long, num_args = 1..)]
+        prune: Vec<u64>,
+        /// Take each line's whitespace-separated words as they are, instead of taojin's
+        /// units (Han characters, lower-cased words, digits folded).
+        #[arg(long)]
+        raw: bool,
+        /// Where to write the ARPA file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Score each line of stdin with an ARPA model (`<s>`/`</s>` around it): prints
+    /// `log10 <tab> tokens <tab> oov` per line.
+    LmScore {
+        /// The ARPA model.
+        model: PathBuf,
+        /// Score the line's whitespace-separated words as given, not taojin's units.
+        #[arg(long)]
+        raw: bool,
+    },
     /// Train a byte-level BPE tokenizer on the kept text of a job's stage.
     TrainTokenizer {
         /// The job file (its output must exist: run it first).
@@ -245,6 +275,10 @@ enum Command {
         /// Size multiplier (1 ≈ 3,000 documents).
         #[arg(long, default_value_t = 1)]
         scale: usize,
+        /// Also write the learned filters' files: `spam/` (spam pages and word salad)
+        /// and `lm-reference/` (clean text to train the n-gram model on).
+        #[arg(long)]
+        learned: bool,
     },
     /// Write the demo crawl: one WARC file of generated pages (English, GBK and Big5
     /// Chinese, boilerplate, non-HTML records, a truncated record) and its truth.
@@ -567,6 +601,58 @@ fn dispatch(command: Command) -> Result<()> {
                 out.display()
             ))
         }
+        Command::TrainLm {
+            input,
+            order,
+            prune,
+            raw,
+            out,
+        } => {
+            use taojin_pipeline::lm;
+            let words = if raw {
+                lm::Words::Raw
+            } else {
+                lm::Words::Units
+            };
+            let started = std::time::Instant::now();
+            let stats = lm::train(&input, order, &prune, words, &out)
+                .with_context(|| format!("training {}", out.display()))?;
+            let counts: Vec<String> = stats.ngrams.iter().map(|c| c.to_string()).collect();
+            let discounts: Vec<String> = stats
+                .discounts
+                .iter()
+                .map(|d| format!("{:.3}/{:.3}/{:.3}", d[0], d[1], d[2]))
+                .collect();
+            let mut text = format!(
+                "{} sentences, {} words; n-grams per order {}; discounts D1/D2/D3+ {}; {:.1} s; model written to {}\n",
+                stats.sentences,
+                stats.tokens,
+                counts.join(" "),
+                discounts.join(" "),
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+            if !stats.fallback.is_empty() {
+                text.push_str(&format!(
+                    "too little data for Kneser-Ney discounts at order {:?}: used lmplz's fallback 0.5/1/1.5\n",
+                    stats.fallback
+                ));
+            }
+            print_stdout(&text)
+        }
+        Command::LmScore { model, raw } => {
+            use taojin_pipeline::lm;
+            let words = if raw {
+                lm::Words::Raw
+            } else {
+                lm::Words::Units
+            };
+            let m = lm::load(&model)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            lm::score(&m, words, std::io::stdin().lock(), &mut out)?;
+            std::io::Write::flush(&mut out).context("writing to stdout")
+        }
         Command::TrainTokenizer {
             job,
             vocab,
@@ -623,8 +709,13 @@ fn dispatch(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::DemoData { dir, seed, scale } => {
-            let summary = taojin_pipeline::demo_data::write(&dir, seed, scale)?;
+        Command::DemoData {
+            dir,
+            seed,
+            scale,
+            learned,
+        } => {
+            let summary = taojin_pipeline::demo_data::write(&dir, seed, scale, learned)?;
             print_stdout(&summary)
         }
         Command::DemoCrawl { dir, seed, pages } => {

@@ -98,6 +98,14 @@ macro_rules! with_kind {
                 let $k = &crate::stages::classifier::Kind;
                 $body
             }
+            StageSpec::Safety($s) => {
+                let $k = &crate::stages::safety::Kind;
+                $body
+            }
+            StageSpec::Perplexity($s) => {
+                let $k = &crate::global::perplexity::Kind;
+                $body
+            }
             StageSpec::ExactDedup($s) => {
                 let $k = &crate::global::cluster::EXACT;
                 $body
@@ -112,6 +120,10 @@ macro_rules! with_kind {
             }
             StageSpec::SubstringDedup($s) => {
                 let $k = &crate::global::substring::KIND;
+                $body
+            }
+            StageSpec::Topics($s) => {
+                let $k = &crate::global::topics::Kind;
                 $body
             }
             StageSpec::Mix($s) => {

@@ -1,5 +1,5 @@
 //! Reading the text field of a JSONL file (plain, `.zst` or `.gz`) into memory, for
-//! commands that train on examples (`taojin train-classifier`).
+//! commands that train on examples (`taojin train-classifier`, `taojin train-lm`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -7,12 +7,11 @@ use std::path::Path;
 
 use crate::error::{PipelineError, Result};
 
-/// The `field` strings of up to `max` records of a JSONL file; a line that is not a JSON
-/// object with a string `field` is an error naming the file and line.
-pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
+/// A text file, plain or decompressed by its `.zst` / `.gz` suffix, as buffered lines.
+pub fn open_lines(path: &Path) -> Result<Box<dyn BufRead>> {
     let f = File::open(path).map_err(PipelineError::io(path))?;
     let name = path.to_string_lossy();
-    let reader: Box<dyn BufRead> = if name.ends_with(".zst") || name.ends_with(".zstd") {
+    Ok(if name.ends_with(".zst") || name.ends_with(".zstd") {
         Box::new(BufReader::new(
             zstd::Decoder::new(f).map_err(PipelineError::io(path))?,
         ))
@@ -21,13 +20,15 @@ pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
             BufReader::new(f),
         )))
     } else {
-        Box::new(BufReader::new(f))
-    };
-    let mut out = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        if out.len() >= max {
-            break;
-        }
+        Box::new(BufReader::with_capacity(1 << 20, f))
+    })
+}
+
+/// Calls `f` on the `field` string of each record of a JSONL file until it returns
+/// false; a line that is not a JSON object with a string `field` is an error naming the
+/// file and line.
+pub fn for_each_text(path: &Path, field: &str, mut f: impl FnMut(&str) -> bool) -> Result<()> {
+    for (i, line) in open_lines(path)?.lines().enumerate() {
         let line = line.map_err(PipelineError::io(path))?;
         if line.trim().is_empty() {
             continue;
@@ -43,7 +44,21 @@ pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
             .get(field)
             .and_then(|t| t.as_str())
             .ok_or_else(|| bad(format!("no string field `{field}`")))?;
-        out.push(text.to_string());
+        if !f(text) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The `field` strings of up to `max` records of a JSONL file (see [`for_each_text`]).
+pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if max > 0 {
+        for_each_text(path, field, |t| {
+            out.push(t.to_string());
+            out.len() < max
+        })?;
     }
     Ok(out)
 }

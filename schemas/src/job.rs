@@ -18,8 +18,11 @@ pub use crate::stages::extract::{ExtractSpec, Favor};
 pub use crate::stages::langid::{LangIdSpec, MixedPolicy};
 pub use crate::stages::mix::{ClusterWeight, MixSource, MixSpec};
 pub use crate::stages::normalize::NormalizeSpec;
+pub use crate::stages::perplexity::PerplexitySpec;
 pub use crate::stages::read::ReadSpec;
+pub use crate::stages::safety::SafetySpec;
 pub use crate::stages::tokenize::TokenizeSpec;
+pub use crate::stages::topics::TopicsSpec;
 pub use crate::stages::{StageAt, StageMode, StageParams, StageSpec};
 
 /// A job file that could not be read as a valid job.

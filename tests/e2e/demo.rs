@@ -30,7 +30,7 @@ fn demo_job_runs_and_conserves() {
         ws.path("models"),
     )
     .expect("symlink");
-    ws.run_ok(&["demo-data", "data/demo"]);
+    demo_data_and_lm(&ws);
     let table = ws.run_ok(&["run", "jobs/demo.toml"]);
     assert!(
         table.contains("normalize") && table.contains("langid"),
@@ -48,4 +48,19 @@ fn demo_job_runs_and_conserves() {
             .all(|m| m.as_deref().is_some_and(|m| m.contains("\"truth\""))),
         "every demo doc carries its truth record"
     );
+    // The word salad leaves at perplexity, the planted spam pages at safety.
+    let planted = |stage: &str, defect: &str| {
+        column(&ws.path(&format!("out/demo/{stage}")), "meta", true)
+            .iter()
+            .filter(|m| {
+                m.as_deref()
+                    .is_some_and(|m| m.contains(&format!("\"defects\":[\"{defect}\"")))
+            })
+            .count()
+    };
+    assert_eq!(planted("perplexity", "word_salad"), 40);
+    let spam = |stage| planted(stage, "gambling_spam") + planted(stage, "porn_spam");
+    // Every spam page goes; a few are so odd the perplexity stage takes them first.
+    assert_eq!(spam("safety") + spam("perplexity"), 50);
+    assert!(spam("safety") >= 45, "{}", spam("safety"));
 }

@@ -275,3 +275,18 @@ pub fn wait_ok(children: Vec<std::process::Child>, what: &str) {
         );
     }
 }
+
+/// `data/demo` with the learned filters' files, and the n-gram model the demo recipes'
+/// perplexity stage reads, as `make demo` makes them.
+pub fn demo_data_and_lm(ws: &Workspace) {
+    ws.run_ok(&["demo-data", "data/demo", "--learned"]);
+    ws.run_ok(&[
+        "train-lm",
+        "--input",
+        "data/demo/lm-reference/reference.jsonl.zst",
+        "--order",
+        "4",
+        "--out",
+        "out/demo-lm.arpa",
+    ]);
+}

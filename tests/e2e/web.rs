@@ -66,6 +66,7 @@ fn the_web_recipe_runs_on_the_demo_crawl_and_finds_the_main_text() {
     )
     .expect("symlink");
     ws.run_ok(&["demo-crawl", "data/demo-crawl"]);
+    demo_data_and_lm(&ws);
     let table = ws.run_ok(&["run", "jobs/zh-en-web.toml"]);
     assert!(
         table.contains("extract_empty=1") && table.contains("not_html=1"),

@@ -23,6 +23,7 @@
 
 mod defects;
 mod dup;
+mod learned;
 mod pii;
 mod rng;
 mod shingle;
@@ -34,6 +35,7 @@ mod web;
 
 use std::collections::BTreeMap;
 
+pub use learned::{reference as lm_reference, spam as spam_source};
 use pii::Planted;
 use rng::Rng;
 pub use shingle::shingle_jaccard;

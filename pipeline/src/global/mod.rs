@@ -17,9 +17,11 @@ mod leaders;
 pub mod lines;
 pub mod mix;
 pub mod mix_plan;
+pub mod perplexity;
 pub mod spill;
 pub mod substring;
 pub mod tokenize;
+pub mod topics;
 
 use std::fs::File;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ pub mod langid;
 pub mod normalize;
 pub mod quality;
 pub mod read;
+pub mod safety;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;

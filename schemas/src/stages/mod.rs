@@ -8,8 +8,11 @@ pub mod extract;
 pub mod langid;
 pub mod mix;
 pub mod normalize;
+pub mod perplexity;
 pub mod read;
+pub mod safety;
 pub mod tokenize;
+pub mod topics;
 
 use serde::{Deserialize, Serialize};
 
@@ -152,8 +155,14 @@ stage_kinds! {
     SubstringDedup(dedup::SubstringDedupSpec) = "substring_dedup",
     /// A learned quality score (fastText supervised model from `taojin train-classifier`).
     Classifier(classifier::ClassifierSpec) = "classifier",
+    /// CCNet's n-gram perplexity per language model, bucketed by the run's percentiles.
+    Perplexity(perplexity::PerplexitySpec) = "perplexity",
+    /// Keyword and pattern signals for pornography, gambling, violence and drugs.
+    Safety(safety::SafetySpec) = "safety",
     /// Heuristic quality rules for English and Chinese, line cleaning, PII, blocklists.
     Quality(Box<quality::QualitySpec>) = "quality",
+    /// Topic clusters: hashed TF-IDF vectors, seeded spherical k-means (`topic.id`).
+    Topics(topics::TopicsSpec) = "topics",
     /// Sources by SQL predicate, each sampled to a share of tokens (down- or up-sampled).
     Mix(mix::MixSpec) = "mix",
     /// Tokenize, pack into fixed-length rows, shuffle and write training shards.

@@ -1,0 +1,106 @@
+//! `taojin train-lm` and `taojin lm-score`: the n-gram models of the perplexity stage,
+//! trained from JSONL (`text` field, one sentence per line of it) or plain text files
+//! (one sentence per line), written as ARPA.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use taojin_filters::lm::train::{TrainStats, Trainer};
+use taojin_filters::lm::units::for_each_unit;
+use taojin_filters::lm::{NgramModel, arpa};
+
+use crate::error::{PipelineError, Result};
+
+/// How a line becomes words: taojin's [units](taojin_filters::lm::units) (the default,
+/// what the perplexity stage scores) or the line's whitespace-separated words as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    /// Units: Han characters, folded words.
+    Units,
+    /// Whitespace-separated words, untouched (pre-tokenized text, KenLM's convention).
+    Raw,
+}
+
+fn for_each_sentence(path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
+    let name = path.to_string_lossy();
+    if name.contains(".jsonl") {
+        crate::texts::for_each_text(path, "text", |text| {
+            text.lines().for_each(&mut f);
+            true
+        })
+    } else {
+        for line in crate::texts::open_lines(path)?.lines() {
+            f(&line.map_err(PipelineError::io(path))?);
+        }
+        Ok(())
+    }
+}
+
+/// Trains an `order`-gram model on `inputs` and writes it to `out` as ARPA (atomically).
+pub fn train(
+    inputs: &[impl AsRef<Path>],
+    order: usize,
+    prune: &[u64],
+    words: Words,
+    out: &Path,
+) -> Result<TrainStats> {
+    let mut trainer = Trainer::new(order)?;
+    let mut buf = String::new();
+    let mut units: Vec<String> = Vec::new();
+    for input in inputs {
+        for_each_sentence(input.as_ref(), |line| match words {
+            Words::Raw => {
+                if !line.trim().is_empty() {
+                    trainer.add_sentence(line.split_whitespace());
+                }
+            }
+            Words::Units => {
+                units.clear();
+                for_each_unit(line, &mut buf, |u| units.push(u.to_owned()));
+                if !units.is_empty() {
+                    trainer.add_sentence(units.iter().map(String::as_str));
+                }
+            }
+        })?;
+    }
+    let (model, stats) = trainer.finish(prune)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
+    }
+    let tmp = out.with_extension("arpa.tmp");
+    let file = std::fs::File::create(&tmp).map_err(PipelineError::io(&tmp))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    arpa::write(&model, &mut w)
+        .and_then(|()| w.flush())
+        .map_err(PipelineError::io(&tmp))?;
+    std::fs::rename(&tmp, out).map_err(PipelineError::io(out))?;
+    Ok(stats)
+}
+
+/// Loads an ARPA model.
+pub fn load(path: &Path) -> Result<NgramModel> {
+    Ok(NgramModel::from_arpa(&arpa::read(path)?))
+}
+
+/// Scores each line of `input` with `<s>`/`</s>` around it, writing
+/// `log10 <tab> tokens <tab> oov` per line (6 decimals).
+pub fn score(
+    model: &NgramModel,
+    words: Words,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<()> {
+    let (mut buf, mut ids) = (String::new(), Vec::new());
+    let io = |e| PipelineError::io(Path::new("<stdout>"))(e);
+    for line in input.lines() {
+        let line = line.map_err(PipelineError::io(Path::new("<stdin>")))?;
+        let s = match words {
+            Words::Raw => model.score_words(&line),
+            Words::Units => model
+                .score_line(&line, &mut buf, &mut ids)
+                .unwrap_or_else(|| model.score_ids(&[])),
+        };
+        writeln!(out, "{:.6}\t{}\t{}", s.log10, s.tokens, s.oov).map_err(io)?;
+    }
+    Ok(())
+}
