@@ -69,6 +69,7 @@ bench: build models
 	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/tokenize_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 	$(MAKE) .venv/.ready && .venv/bin/python bench/s3_bench.py --taojin $(RELEASE_BIN)
+	.venv/bin/python bench/learned_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --model $(CURDIR)/models/lid.176.ftz
 	$(MAKE) bench-web
 
 # Main-text extraction beside trafilatura and resiliparse (F1 per language, pages/s per core).

@@ -83,10 +83,12 @@ pub fn load(path: &Path) -> Result<NgramModel> {
 }
 
 /// Scores each line of `input` with `<s>`/`</s>` around it, writing
-/// `log10 <tab> tokens <tab> oov` per line (6 decimals).
+/// `log10 <tab> tokens <tab> oov` per line (6 decimals), and with `show_words` the words
+/// scored, space-joined.
 pub fn score(
     model: &NgramModel,
     words: Words,
+    show_words: bool,
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -100,7 +102,15 @@ pub fn score(
                 .score_line(&line, &mut buf, &mut ids)
                 .unwrap_or_else(|| model.score_ids(&[])),
         };
-        writeln!(out, "{:.6}\t{}\t{}", s.log10, s.tokens, s.oov).map_err(io)?;
+        write!(out, "{:.6}\t{}\t{}", s.log10, s.tokens, s.oov).map_err(io)?;
+        if show_words {
+            let shown = match words {
+                Words::Raw => line.split_whitespace().collect::<Vec<_>>().join(" "),
+                Words::Units => taojin_filters::lm::units::unit_line(&line),
+            };
+            write!(out, "\t{shown}").map_err(io)?;
+        }
+        writeln!(out).map_err(io)?;
     }
     Ok(())
 }

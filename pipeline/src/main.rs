@@ -229,6 +229,10 @@ enum Command {
         /// Score the line's whitespace-separated words as given, not taojin's units.
         #[arg(long)]
         raw: bool,
+        /// Add a fourth column: the words scored, space-joined (what KenLM's `score()`
+        /// would need to give the same number).
+        #[arg(long)]
+        show_words: bool,
     },
     /// Train a byte-level BPE tokenizer on the kept text of a job's stage.
     TrainTokenizer {
@@ -640,7 +644,11 @@ fn dispatch(command: Command) -> Result<()> {
             }
             print_stdout(&text)
         }
-        Command::LmScore { model, raw } => {
+        Command::LmScore {
+            model,
+            raw,
+            show_words,
+        } => {
             use taojin_pipeline::lm;
             let words = if raw {
                 lm::Words::Raw
@@ -650,7 +658,7 @@ fn dispatch(command: Command) -> Result<()> {
             let m = lm::load(&model)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            lm::score(&m, words, std::io::stdin().lock(), &mut out)?;
+            lm::score(&m, words, show_words, std::io::stdin().lock(), &mut out)?;
             std::io::Write::flush(&mut out).context("writing to stdout")
         }
         Command::TrainTokenizer {

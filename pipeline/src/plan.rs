@@ -633,6 +633,10 @@ fn hash_stages(job: &LoadedJob, plan: &mut Plan, digests: &mut DigestCache) -> R
                 digest.as_deref().unwrap_or("missing")
             ));
         }
+        for (key, text) in crate::registry::builtin(stage) {
+            let digest = taojin_schemas::job::sha256_hex(text.as_bytes());
+            line.push_str(&format!("{key}=builtin:{digest}\n"));
+        }
         stage_files.push(line);
     }
     let hashes = spec.stage_hashes(FORMAT_VERSION, &plan.inputs_fingerprint, &stage_files);

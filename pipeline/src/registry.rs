@@ -45,6 +45,13 @@ pub trait StageKind<S>: Sync {
         Vec::new()
     }
 
+    /// Data compiled into taojin that the stage uses in place of a file the job does not
+    /// name (the shipped default word lists), by job-file key: its sha256 enters the
+    /// config hash like a file's, so new defaults are never answered from old output.
+    fn builtin(&self, _spec: &S) -> Vec<(String, &'static str)> {
+        Vec::new()
+    }
+
     /// Folders directly under the job's output that the stage writes besides its own
     /// (synchronized with object storage after its reduce).
     fn extra_outputs(&self, _spec: &S) -> &'static [&'static str] {
@@ -156,6 +163,11 @@ pub fn setup(spec: &StageSpec, job: &LoadedJob, prev: &Path) -> Result<()> {
 /// The files whose contents the stage's config hash covers.
 pub fn files(spec: &StageSpec, job: &LoadedJob) -> Vec<(String, PathBuf)> {
     with_kind!(spec, |k, s| k.files(s, job))
+}
+
+/// The built-in data the stage's config hash covers.
+pub fn builtin(spec: &StageSpec) -> Vec<(String, &'static str)> {
+    with_kind!(spec, |k, s| k.builtin(s))
 }
 
 /// The output folders the stage writes besides its own.

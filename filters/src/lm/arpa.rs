@@ -4,7 +4,6 @@
 //! checks what KenLM checks (counts, fields, numbers, known words) and names the file
 //! and line of the first problem; a truncated file is an error, never a smaller model.
 
-use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -74,11 +73,19 @@ struct Lines<R> {
     buf: Vec<u8>,
     /// False when the last line read had no line ending (the file stops inside it).
     ended: bool,
+    /// The line [`Lines::advance`] read.
+    text: String,
 }
 
 impl<R: BufRead> Lines<R> {
     /// The next line without its line ending; `None` at the end of the file.
     fn next(&mut self) -> Result<Option<String>> {
+        Ok(self.advance()?.then(|| self.text.clone()))
+    }
+
+    /// Reads the next line into the buffer (see [`Lines::text`]); false at the end.
+    fn advance(&mut self) -> Result<bool> {
+        self.buf = std::mem::take(&mut self.text).into_bytes();
         self.buf.clear();
         let n = self
             .reader
@@ -88,20 +95,30 @@ impl<R: BufRead> Lines<R> {
                 source,
             })?;
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         self.line += 1;
         self.ended = self.buf.last() == Some(&b'\n');
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
-        match std::str::from_utf8(&self.buf) {
-            Ok(s) => Ok(Some(s.to_owned())),
-            Err(e) => Err(self.error(format!(
-                "not UTF-8 (byte {} of the line)",
-                e.valid_up_to() + 1
-            ))),
+        // Validated once: the bytes move into `text` and back without a copy.
+        match String::from_utf8(std::mem::take(&mut self.buf)) {
+            Ok(text) => {
+                self.text = text;
+                Ok(true)
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to() + 1;
+                self.buf = e.into_bytes();
+                Err(self.error(format!("not UTF-8 (byte {at} of the line)")))
+            }
         }
+    }
+
+    /// The line [`Lines::advance`] read.
+    fn text(&self) -> &str {
+        &self.text
     }
 
     /// The next line that is not blank; a truncation error naming `what` at the end.
@@ -153,6 +170,7 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
         line: 0,
         buf: Vec::new(),
         ended: true,
+        text: String::new(),
     };
     // Anything before `\data\` is a comment.
     loop {
@@ -191,7 +209,7 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
         return Err(lines.error("`\\data\\` lists no `ngram N=count` lines".into()));
     }
     let mut arpa = Arpa::default();
-    let mut vocab: HashMap<String, u32> = HashMap::new();
+    let mut vocab: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
     let mut ids = Vec::with_capacity(super::MAX_ORDER);
     for (o, &count) in counts.iter().enumerate() {
         let n = o + 1;
@@ -203,15 +221,15 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
         order.ids.reserve(count * n);
         order.logp.reserve(count);
         order.backoff.reserve(count);
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen: rustc_hash::FxHashSet<u64> = rustc_hash::FxHashSet::default();
         loop {
-            let Some(line) = lines.next()? else {
+            if !lines.advance()? {
                 return Err(lines.error(format!(
                     "file ends inside `{expected}` after {} of {count} n-grams (truncated?)",
                     order.len()
                 )));
-            };
-            let t = line.trim();
+            }
+            let t = lines.text().trim();
             if t.is_empty() || t.starts_with('\\') {
                 if order.len() != count {
                     return Err(lines.error(format!(
@@ -222,15 +240,22 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
                 header = if t.is_empty() {
                     lines.next_nonblank("`\\end\\`")?
                 } else {
-                    line
+                    t.to_owned()
                 };
                 break;
             }
             if order.len() == count {
                 return Err(lines.error(format!("more {n}-grams than the {count} `\\data\\` says")));
             }
-            let fields: Vec<&str> = t.split_whitespace().collect();
-            let backoff = match fields.len() {
+            let mut fields: [&str; super::MAX_ORDER + 3] = [""; super::MAX_ORDER + 3];
+            let mut k = 0;
+            for f in t.split_whitespace() {
+                if k < fields.len() {
+                    fields[k] = f;
+                }
+                k += 1;
+            }
+            let backoff = match k {
                 k if k == n + 1 => 0.0,
                 k if k == n + 2 => float(&lines, fields[n + 1], "back-off")?,
                 k => {
@@ -269,7 +294,7 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
             if n == 1 && ids[0] as usize != arpa.words.len() - 1 {
                 return Err(lines.error(format!("unigram `{}` appears twice", fields[1])));
             }
-            if n > 1 && !seen.insert(ids.clone()) {
+            if n > 1 && !seen.insert(super::model::key(&ids)) {
                 return Err(lines.error(format!(
                     "{n}-gram `{}` appears twice",
                     fields[1..=n].join(" ")

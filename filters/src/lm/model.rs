@@ -4,8 +4,6 @@
 //! (KenLM's probing structure does the same), folded newest word first so that the
 //! grams and contexts of one lookup are built one word at a time.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use super::arpa::Arpa;
@@ -21,7 +19,7 @@ struct Entry {
 /// A loaded n-gram model, ready to score text.
 pub struct NgramModel {
     order: usize,
-    vocab: HashMap<String, u32>,
+    vocab: FxHashMap<String, u32>,
     words: Vec<String>,
     entries: FxHashMap<u64, Entry>,
     counts: Vec<usize>,
@@ -63,14 +61,14 @@ fn step(h: u64, id: u32) -> u64 {
 }
 
 /// The key of an n-gram given oldest word first.
-fn key(ids: &[u32]) -> u64 {
+pub(super) fn key(ids: &[u32]) -> u64 {
     ids.iter().rev().fold(SEED, |h, &id| step(h, id))
 }
 
 impl NgramModel {
     /// The model of a parsed ARPA file.
     pub fn from_arpa(arpa: &Arpa) -> NgramModel {
-        let mut vocab = HashMap::with_capacity(arpa.words.len());
+        let mut vocab = FxHashMap::with_capacity_and_hasher(arpa.words.len(), Default::default());
         for (i, w) in arpa.words.iter().enumerate() {
             vocab.insert(w.clone(), i as u32);
         }
@@ -161,14 +159,52 @@ impl NgramModel {
         logp + backoffs
     }
 
-    /// Scores one sentence of word ids with `<s>` before and `</s>` after it.
+    /// Scores one sentence of word ids with `<s>` before and `</s>` after it. Like
+    /// KenLM, it carries the back-offs of the context from one word to the next (they are
+    /// the n-grams found for the word before), so each word costs one lookup per order.
     pub fn score_ids(&self, ids: &[u32]) -> Scored {
-        let mut ctx: Vec<u32> = Vec::with_capacity(ids.len() + 2);
-        ctx.push(self.bos);
+        let max_ctx = self.order - 1;
+        // history[i]: the i-th most recent word; backoffs[i]: the back-off of the context
+        // made of the i+1 most recent words (all of them in the model).
+        let mut history: Vec<u32> = Vec::with_capacity(max_ctx);
+        let mut backoffs: Vec<f32> = Vec::with_capacity(max_ctx);
+        history.push(self.bos);
+        backoffs.push(
+            self.entries
+                .get(&step(SEED, self.bos))
+                .map_or(0.0, |e| e.backoff),
+        );
+        let (mut next_history, mut next_backoffs) =
+            (Vec::with_capacity(max_ctx), Vec::with_capacity(max_ctx));
+        let unk = self.entries.get(&step(SEED, self.unk)).copied();
         let mut log10 = 0f64;
         for &w in ids.iter().chain(std::iter::once(&self.eos)) {
-            log10 += f64::from(self.log10_prob(&ctx, w));
-            ctx.push(w);
+            let mut g = step(SEED, w);
+            let first = self.entries.get(&g).copied().or(unk);
+            let mut logp = first.map_or(-100.0, |e| e.logp);
+            next_backoffs.clear();
+            next_backoffs.push(first.map_or(0.0, |e| e.backoff));
+            let mut matched = 0;
+            for (j, &c) in history.iter().enumerate() {
+                g = step(g, c);
+                match self.entries.get(&g) {
+                    Some(e) => {
+                        logp = e.logp;
+                        matched = j + 1;
+                        if next_backoffs.len() < max_ctx {
+                            next_backoffs.push(e.backoff);
+                        }
+                    }
+                    None => break,
+                }
+            }
+            let backed_off: f32 = backoffs[matched.min(backoffs.len())..].iter().sum();
+            log10 += f64::from(logp + backed_off);
+            next_history.clear();
+            next_history.push(w);
+            next_history.extend(history.iter().take(next_backoffs.len() - 1));
+            std::mem::swap(&mut history, &mut next_history);
+            std::mem::swap(&mut backoffs, &mut next_backoffs);
         }
         Scored {
             log10,
@@ -215,6 +251,23 @@ impl NgramModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carried_state_scores_as_the_lookup_rule_does() {
+        let text = "\\data\\\nngram 1=5\nngram 2=4\nngram 3=2\n\n\\1-grams:\n-1.0\t<unk>\n-99\t<s>\t-0.5\n-0.7\t</s>\n-0.6\ta\t-0.3\n-0.8\tb\t-0.2\n\n\\2-grams:\n-0.2\t<s> a\t-0.1\n-0.4\ta b\t-0.15\n-0.3\tb a\n-0.5\tb </s>\n\n\\3-grams:\n-0.1\t<s> a b\n-0.05\ta b </s>\n\n\\end\\\n";
+        let m = NgramModel::from_arpa(&crate::lm::arpa::parse(text.as_bytes(), "t").unwrap());
+        for sentence in ["a b", "a b a b", "b b a x a", "", "x", "a a a b a"] {
+            let ids: Vec<u32> = sentence.split_whitespace().map(|w| m.id(w)).collect();
+            let mut ctx = vec![m.bos()];
+            let mut want = 0f64;
+            for &w in ids.iter().chain([m.eos()].iter()) {
+                want += f64::from(m.log10_prob(&ctx, w));
+                ctx.push(w);
+            }
+            let got = m.score_ids(&ids).log10;
+            assert!((got - want).abs() < 1e-6, "{sentence}: {got} vs {want}");
+        }
+    }
 
     #[test]
     fn keys_of_different_grams_differ() {

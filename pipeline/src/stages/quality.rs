@@ -153,6 +153,26 @@ impl crate::registry::StageKind<Box<QualitySpec>> for Kind {
         .collect()
     }
 
+    fn builtin(&self, spec: &Box<QualitySpec>) -> Vec<(String, &'static str)> {
+        use taojin_filters::quality::blocklist::{
+            DEFAULT_URL_BLOCKLIST, DEFAULT_WORDS_EN, DEFAULT_WORDS_ZH,
+        };
+        let b = &spec.blocklists;
+        [
+            (
+                "blocklists.url_blocklist",
+                &b.url_blocklist,
+                DEFAULT_URL_BLOCKLIST,
+            ),
+            ("blocklists.words_en", &b.words_en, DEFAULT_WORDS_EN),
+            ("blocklists.words_zh", &b.words_zh, DEFAULT_WORDS_ZH),
+        ]
+        .into_iter()
+        .filter(|(_, p, _)| p.is_none())
+        .map(|(k, _, text)| (k.to_string(), text))
+        .collect()
+    }
+
     fn build(
         &self,
         spec: &Box<QualitySpec>,

@@ -126,6 +126,15 @@ impl crate::registry::StageKind<SafetySpec> for Kind {
             .collect()
     }
 
+    fn builtin(&self, spec: &SafetySpec) -> Vec<(String, &'static str)> {
+        FAMILIES
+            .iter()
+            .zip(taojin_filters::safety::DEFAULT_LISTS)
+            .filter(|(f, _)| !spec.lists.contains_key(**f))
+            .map(|(f, text)| (format!("lists.{f}"), text))
+            .collect()
+    }
+
     fn build(
         &self,
         spec: &SafetySpec,
