@@ -131,6 +131,34 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
                 );
             }
         }
+        // Learned-filter signals, kept and removed rows apart (merged when drawn).
+        let signals = [
+            (
+                "perplexity",
+                "ppl",
+                "CAST(floor(log10(\"ppl.doc\") * 4) AS BIGINT)",
+                "\"ppl.doc\" IS NOT NULL",
+            ),
+            (
+                "safety",
+                "safety",
+                "CAST(least(floor(\"safety.score\"), 10) AS BIGINT)",
+                "true",
+            ),
+        ];
+        for (kind, key, bucket, filter) in signals {
+            if let (Some(st), Some(_)) = (by_kind(kind), by_kind("langid")) {
+                for (suffix, table) in [("", st.clone()), ("_removed", format!("{st}_removed"))] {
+                    add(
+                        &format!("{key}{suffix}"),
+                        &table,
+                        format!(
+                            "SELECT lang, {bucket} AS b, count(*) AS n FROM \"{table}\" WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(m) = by_kind("minhash_dedup") {
             for (suffix, table) in [("", m.clone()), ("_removed", format!("{m}_removed"))] {
                 add(
@@ -203,6 +231,81 @@ fn pct(part: u64, whole: u64) -> String {
         "–".into()
     } else {
         format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// Kept and removed rows of a per-language histogram query, summed per (lang, bucket).
+fn merged(agg: &BTreeMap<String, Vec<Map<String, Value>>>, key: &str) -> Vec<Map<String, Value>> {
+    let mut sum: BTreeMap<(String, i64), f64> = BTreeMap::new();
+    for k in [key.to_string(), format!("{key}_removed")] {
+        for r in agg.get(&k).into_iter().flatten() {
+            let lang = r.get("lang").map(text).unwrap_or_default();
+            let b = r.get("b").and_then(Value::as_i64).unwrap_or(0);
+            *sum.entry((lang, b)).or_default() += r.get("n").map(num).unwrap_or(0.0);
+        }
+    }
+    sum.into_iter()
+        .map(|((lang, b), n)| {
+            let mut m = Map::new();
+            m.insert("lang".into(), Value::from(lang));
+            m.insert("b".into(), Value::from(b));
+            m.insert("n".into(), Value::from(n));
+            m
+        })
+        .collect()
+}
+
+/// Perplexity and safety score distributions per language, with the run's cut-offs.
+fn learned(
+    s: &mut String,
+    out: &Path,
+    stats: &RunStats,
+    agg: &BTreeMap<String, Vec<Map<String, Value>>>,
+) {
+    if let Some(st) = stats.stages.iter().find(|st| st.kind == "perplexity") {
+        section(
+            s,
+            "Perplexity per language (all documents the stage scored)",
+        );
+        let path = out.join(&st.name).join("_work").join("cutoffs.json");
+        if let Ok(c) = std::fs::read(&path).map_err(|_| ()).and_then(|b| {
+            serde_json::from_slice::<crate::global::perplexity::Cutoffs>(&b).map_err(|_| ())
+        }) {
+            let body: Vec<Vec<String>> = c
+                .langs
+                .iter()
+                .map(|(lang, l)| {
+                    vec![
+                        lang.clone(),
+                        fmt_num(l.docs as f64),
+                        format!("{:.0}", l.ppl[0]),
+                        format!("{:.0}", l.ppl[1]),
+                    ]
+                })
+                .collect();
+            s.push_str("<h3>buckets: head below the first cut-off, tail from the second</h3>");
+            table(s, &["lang", "scored", "head below", "tail from"], &body);
+        }
+        histograms(s, &merged(agg, "ppl"), |b| {
+            format!(
+                "{:.0}–{:.0}",
+                10f64.powf(b as f64 / 4.0),
+                10f64.powf((b + 1) as f64 / 4.0)
+            )
+        });
+    }
+    if stats.stages.iter().any(|st| st.kind == "safety") {
+        section(
+            s,
+            "Safety score per language (worst family's hits per 1,000 characters)",
+        );
+        histograms(s, &merged(agg, "safety"), |b| {
+            if b >= 10 {
+                "≥ 10".into()
+            } else {
+                format!("{b}–{}", b + 1)
+            }
+        });
     }
 }
 
@@ -518,6 +621,7 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
             });
         }
     }
+    learned(&mut s, out, &stats, &agg);
     if agg.contains_key("sizes") || agg.contains_key("sizes_removed") {
         section(&mut s, "Near-duplicate clusters");
         let mut sizes: BTreeMap<i64, f64> = BTreeMap::new();

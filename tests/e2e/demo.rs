@@ -63,4 +63,14 @@ fn demo_job_runs_and_conserves() {
     // Every spam page goes; a few are so odd the perplexity stage takes them first.
     assert_eq!(spam("safety") + spam("perplexity"), 50);
     assert!(spam("safety") >= 45, "{}", spam("safety"));
+    // The report draws both signals per language, with the run's cut-offs.
+    let report = std::fs::read_to_string(ws.path("out/demo/report.html")).expect("report.html");
+    for part in [
+        "Perplexity per language",
+        "head below",
+        "Safety score per language",
+        "zh-Hans",
+    ] {
+        assert!(report.contains(part), "{part}");
+    }
 }
