@@ -14,7 +14,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
-use crate::quality::blocklist::numbered_entries;
+use crate::quality::blocklist::{is_whole_word, numbered_entries};
 
 /// The families, in column order.
 pub const FAMILIES: [&str; 4] = ["porn", "gambling", "violence", "drugs"];
@@ -104,14 +104,8 @@ impl Family {
         if let Some(ac) = &self.terms {
             for m in ac.find_iter(line) {
                 let i = m.pattern().as_usize();
-                if self.whole_word[i] {
-                    let before = line[..m.start()].chars().next_back();
-                    let after = line[m.end()..].chars().next();
-                    if before.is_some_and(char::is_alphanumeric)
-                        || after.is_some_and(char::is_alphanumeric)
-                    {
-                        continue;
-                    }
+                if self.whole_word[i] && !is_whole_word(line, m.start(), m.end()) {
+                    continue;
                 }
                 hits += self.weights[i];
             }
@@ -122,8 +116,8 @@ impl Family {
         hits
     }
 
+    /// Weighted hits of an already lower-cased URL.
     fn url_hits(&self, url: &str) -> f32 {
-        let url = url.to_ascii_lowercase();
         self.urls
             .iter()
             .filter(|(u, _)| url.contains(u.as_str()))
@@ -183,8 +177,9 @@ impl SafetyJudge {
             hit_lines += u32::from(any);
         }
         if let Some(u) = url {
+            let u = u.to_ascii_lowercase();
             for (f, fam) in self.families.iter().enumerate() {
-                s.hits[f] += fam.url_hits(u);
+                s.hits[f] += fam.url_hits(&u);
             }
         }
         let chars = text.chars().count().max(1) as f32;

@@ -6,7 +6,6 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use taojin_filters::lm::train::{TrainStats, Trainer};
-use taojin_filters::lm::units::for_each_unit;
 use taojin_filters::lm::{NgramModel, arpa};
 
 use crate::error::{PipelineError, Result};
@@ -46,7 +45,6 @@ pub fn train(
 ) -> Result<TrainStats> {
     let mut trainer = Trainer::new(order)?;
     let mut buf = String::new();
-    let mut units: Vec<String> = Vec::new();
     for input in inputs {
         for_each_sentence(input.as_ref(), |line| match words {
             Words::Raw => {
@@ -54,13 +52,7 @@ pub fn train(
                     trainer.add_sentence(line.split_whitespace());
                 }
             }
-            Words::Units => {
-                units.clear();
-                for_each_unit(line, &mut buf, |u| units.push(u.to_owned()));
-                if !units.is_empty() {
-                    trainer.add_sentence(units.iter().map(String::as_str));
-                }
-            }
+            Words::Units => trainer.add_line(line, &mut buf),
         })?;
     }
     let (model, stats) = trainer.finish(prune)?;

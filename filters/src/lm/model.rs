@@ -231,7 +231,6 @@ impl NgramModel {
     pub fn score_document(&self, text: &str, max_tokens: Option<u64>) -> Scored {
         let mut total = Scored::default();
         let (mut buf, mut ids) = (String::new(), Vec::new());
-        let lines: Vec<&str> = text.lines().collect();
         let stride = match max_tokens {
             Some(max) if text.len() as u64 > max.saturating_mul(4) => {
                 // ~4 bytes a unit in either script is a cheap upper bound on units.
@@ -239,7 +238,7 @@ impl NgramModel {
             }
             _ => 1,
         };
-        for line in lines.iter().step_by(stride) {
+        for line in text.lines().step_by(stride) {
             if let Some(s) = self.score_line(line, &mut buf, &mut ids) {
                 total.add(s);
             }

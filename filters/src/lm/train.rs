@@ -120,6 +120,25 @@ impl Trainer {
                 s.push(self.id(w));
             }
         }
+        self.count(s);
+    }
+
+    /// Counts the [units](super::units) of a line of raw text as a sentence; a line with
+    /// none is skipped. `buf` is scratch space.
+    pub fn add_line(&mut self, line: &str, buf: &mut String) {
+        let mut s = std::mem::take(&mut self.sentence);
+        s.clear();
+        s.push(BOS_ID);
+        super::units::for_each_unit(line, buf, |u| s.push(self.id(u)));
+        if s.len() == 1 {
+            self.sentence = s;
+            return;
+        }
+        self.count(s);
+    }
+
+    /// Counts a sentence of ids that starts with `<s>`, adding `</s>`.
+    fn count(&mut self, mut s: Vec<u32>) {
         s.push(EOS_ID);
         self.tokens += s.len() as u64 - 2;
         self.sentences += 1;

@@ -115,6 +115,19 @@ impl UrlBlocklist {
     }
 }
 
+/// True when `text[start..end]` has no letter or digit right before or after it.
+pub(crate) fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let alnum_before = text
+        .get(..start)
+        .and_then(|p| p.chars().next_back())
+        .is_some_and(char::is_alphanumeric);
+    let alnum_after = text
+        .get(end..)
+        .and_then(|p| p.chars().next())
+        .is_some_and(char::is_alphanumeric);
+    !alnum_before && !alnum_after
+}
+
 /// Blocked words of one language.
 #[derive(Debug, Clone)]
 pub struct WordBlocklist {
@@ -161,17 +174,7 @@ impl WordBlocklist {
             return 0;
         };
         ac.find_iter(text)
-            .filter(|m| {
-                !self.whole_words
-                    || (!text
-                        .get(..m.start())
-                        .and_then(|p| p.chars().next_back())
-                        .is_some_and(char::is_alphanumeric)
-                        && !text
-                            .get(m.end()..)
-                            .and_then(|p| p.chars().next())
-                            .is_some_and(char::is_alphanumeric))
-            })
+            .filter(|m| !self.whole_words || is_whole_word(text, m.start(), m.end()))
             .count() as u64
     }
 }

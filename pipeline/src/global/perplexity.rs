@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use taojin_filters::lm::NgramModel;
 use taojin_schemas::{PerplexitySpec, StageMode, TaskStats, columns};
 
-use super::spill::{read_file, write_file};
+use super::spill::{damaged, read_file, write_file};
 use super::{GlobalCtx, GlobalStage, RowCursor};
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
@@ -190,12 +190,8 @@ impl GlobalStage for PerplexityStage {
         let mut all: Histograms = BTreeMap::new();
         for t in 0..ctx.tasks() {
             let path = Self::histogram_path(ctx, t);
-            let h: Histograms =
-                serde_json::from_slice(&read_file(&path)?).map_err(|e| PipelineError::Corrupt {
-                    file: path.display().to_string(),
-                    line: 0,
-                    detail: e.to_string(),
-                })?;
+            let h: Histograms = serde_json::from_slice(&read_file(&path)?)
+                .map_err(|_| damaged("a perplexity histogram file"))?;
             for (lang, bins) in h {
                 let into = all.entry(lang).or_default();
                 for (b, n) in bins {
@@ -242,12 +238,8 @@ impl GlobalStage for PerplexityStage {
 
     fn applier(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<Box<dyn MapStage>> {
         let path = ctx.work.join("cutoffs.json");
-        let cutoffs: Cutoffs =
-            serde_json::from_slice(&read_file(&path)?).map_err(|e| PipelineError::Corrupt {
-                file: path.display().to_string(),
-                line: 0,
-                detail: e.to_string(),
-            })?;
+        let cutoffs: Cutoffs = serde_json::from_slice(&read_file(&path)?)
+            .map_err(|_| damaged("the perplexity cut-offs file"))?;
         let bytes = read_file(&Self::scores_path(ctx, task))?;
         let scores: Vec<f32> = super::spill::records(&bytes, 4, "a perplexity score file")?
             .map(|r| f32::from_le_bytes([r[0], r[1], r[2], r[3]]))

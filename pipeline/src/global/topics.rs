@@ -25,7 +25,7 @@ use taojin_schemas::script::is_cjk_letter;
 use taojin_schemas::{TaskStats, TopicsSpec};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::spill::{read_file, write_file};
+use super::spill::{damaged, read_file, u32_at, u64_at, write_file};
 use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, id_column, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
@@ -71,36 +71,24 @@ struct Sampled {
     counts: Vec<(u32, f32)>,
 }
 
-fn corrupt(path: &Path, detail: &str) -> PipelineError {
-    PipelineError::Corrupt {
-        file: path.display().to_string(),
-        line: 0,
-        detail: detail.to_string(),
-    }
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 fn read_samples(path: &Path) -> Result<Vec<Sampled>> {
     let bytes = read_file(path)?;
-    let bad = || corrupt(path, "a topics sample file that is not whole records");
+    let what = "a topics sample file";
     let (mut out, mut at) = (Vec::new(), 0);
     while at < bytes.len() {
-        let hash = bytes.get(at..at + 8).ok_or_else(bad)?;
-        let hash = u64::from_le_bytes(hash.try_into().map_err(|_| bad())?);
-        let len = u32_at(&bytes, at + 8).ok_or_else(bad)? as usize;
-        let id = bytes.get(at + 12..at + 12 + len).ok_or_else(bad)?;
-        let id = String::from_utf8(id.to_vec()).map_err(|_| bad())?;
+        let hash = u64_at(&bytes, at, what)?;
+        let len = u32_at(&bytes, at + 8, what)? as usize;
+        let id = bytes
+            .get(at + 12..at + 12 + len)
+            .ok_or_else(|| damaged(what))?;
+        let id = String::from_utf8(id.to_vec()).map_err(|_| damaged(what))?;
         at += 12 + len;
-        let n = u32_at(&bytes, at).ok_or_else(bad)? as usize;
+        let n = u32_at(&bytes, at, what)? as usize;
         at += 4;
         let mut counts = Vec::with_capacity(n);
         for _ in 0..n {
-            let f = u32_at(&bytes, at).ok_or_else(bad)?;
-            let c = f32::from_bits(u32_at(&bytes, at + 4).ok_or_else(bad)?);
+            let f = u32_at(&bytes, at, what)?;
+            let c = f32::from_bits(u32_at(&bytes, at + 4, what)?);
             counts.push((f, c));
             at += 8;
         }
@@ -109,9 +97,8 @@ fn read_samples(path: &Path) -> Result<Vec<Sampled>> {
     Ok(out)
 }
 
-fn f32s(bytes: &[u8], path: &Path) -> Result<Vec<f32>> {
-    Ok(super::spill::records(bytes, 4, "a topics model file")
-        .map_err(|_| corrupt(path, "not whole f32 values"))?
+fn f32s(bytes: &[u8]) -> Result<Vec<f32>> {
+    Ok(super::spill::records(bytes, 4, "the topics model file")?
         .map(|r| f32::from_le_bytes([r[0], r[1], r[2], r[3]]))
         .collect())
 }
@@ -210,7 +197,7 @@ impl GlobalStage for TopicsStage {
             let path = ctx.work.join(format!("df-{t:05}.bin"));
             let bytes = read_file(&path)?;
             if bytes.len() != dims * 4 {
-                return Err(corrupt(&path, "document frequencies of another size"));
+                return Err(damaged("a topics document-frequency file"));
             }
             for (d, c) in df.iter_mut().zip(bytes.chunks_exact(4)) {
                 *d += u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
@@ -219,7 +206,7 @@ impl GlobalStage for TopicsStage {
             let path = ctx.work.join(format!("terms-{t:05}.json"));
             let part: BTreeMap<u32, BTreeMap<String, u64>> =
                 serde_json::from_slice(&read_file(&path)?)
-                    .map_err(|e| corrupt(&path, &e.to_string()))?;
+                    .map_err(|_| damaged("a topics terms file"))?;
             for (f, counts) in part {
                 let into = spellings.entry(f).or_default();
                 for (term, n) in counts {
@@ -309,10 +296,10 @@ impl GlobalStage for TopicsStage {
         let dims = self.spec.features as usize;
         let path = ctx.work.join("model.bin");
         let bytes = read_file(&path)?;
-        let k = u32_at(&bytes, 0).ok_or_else(|| corrupt(&path, "empty"))? as usize;
-        let values = f32s(&bytes[4..], &path)?;
+        let k = u32_at(&bytes, 0, "the topics model file")? as usize;
+        let values = f32s(&bytes[4..])?;
         if values.len() != dims * (k + 1) {
-            return Err(corrupt(&path, "a model of another size"));
+            return Err(damaged("the topics model file"));
         }
         let (idf, weights) = values.split_at(dims);
         Ok(Box::new(Assigner {
