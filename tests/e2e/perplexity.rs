@@ -160,6 +160,33 @@ fn scores_bucket_and_drop_by_the_run_s_percentiles() {
         junk_min > 2.0 * fluent_max,
         "shuffled {junk_min} vs fluent {fluent_max}"
     );
+    // The same scores and buckets on one thread over several tasks.
+    let by_id = |ws: &Workspace| {
+        let d = ws.path("out/perplexity");
+        let mut v: Vec<(String, String, String)> = column(&d, "id", false)
+            .into_iter()
+            .zip(float_column(&d, "ppl.doc"))
+            .zip(column(&d, "ppl.bucket", false))
+            .map(|((i, p), b)| (i.unwrap_or_default(), format!("{p}"), b.unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    };
+    let first = by_id(&ws);
+    ws.job(
+        "split_bytes = 20000",
+        &input("docs", "docs.jsonl"),
+        &stages("models = { default = \"lm.arpa\" }\n"),
+    );
+    ws.run_ok(&["run", "job.toml", "--threads", "1"]);
+    assert!(part_files(&dir).len() > 1, "several tasks");
+    assert_eq!(by_id(&ws), first);
+    ws.job(
+        "",
+        &input("docs", "docs.jsonl"),
+        &stages("models = { default = \"lm.arpa\" }\n"),
+    );
+    ws.run_ok(&["run", "job.toml"]);
     // Per language, head and middle are each the 30% of its documents below p30 and p60.
     assert_eq!(
         per_lang.keys().collect::<Vec<_>>(),
