@@ -20,19 +20,35 @@ pub enum Words {
     Raw,
 }
 
-fn for_each_sentence(path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
+fn for_each_sentence(path: &Path, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
     let name = path.to_string_lossy();
     if name.contains(".jsonl") {
+        let mut failed = None;
         crate::texts::for_each_text(path, "text", |text| {
-            text.lines().for_each(&mut f);
-            true
-        })
+            match text.lines().try_for_each(&mut f) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     } else {
         for line in crate::texts::open_lines(path)?.lines() {
-            f(&line.map_err(PipelineError::io(path))?);
+            f(&line.map_err(PipelineError::io(path))?)?;
         }
         Ok(())
     }
+}
+
+/// How much memory training uses and where it spills beyond that.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    /// Bytes, besides the vocabulary.
+    pub memory: usize,
+    /// The folder for the spilled sorted runs (anonymous files).
+    pub tmp: std::path::PathBuf,
 }
 
 /// Trains an `order`-gram model on `inputs` and writes it to `out` as ARPA (atomically).
@@ -41,30 +57,31 @@ pub fn train(
     order: usize,
     prune: &[u64],
     words: Words,
+    budget: &Budget,
     out: &Path,
 ) -> Result<TrainStats> {
-    let mut trainer = Trainer::new(order)?;
+    std::fs::create_dir_all(&budget.tmp).map_err(PipelineError::io(&budget.tmp))?;
+    let mut trainer = Trainer::with_memory(order, budget.memory, &budget.tmp)?;
     let mut buf = String::new();
     for input in inputs {
-        for_each_sentence(input.as_ref(), |line| match words {
-            Words::Raw => {
-                if !line.trim().is_empty() {
-                    trainer.add_sentence(line.split_whitespace());
-                }
+        for_each_sentence(input.as_ref(), |line| {
+            match words {
+                Words::Raw if line.trim().is_empty() => Ok(()),
+                Words::Raw => trainer.add_sentence(line.split_whitespace()),
+                Words::Units => trainer.add_line(line, &mut buf),
             }
-            Words::Units => trainer.add_line(line, &mut buf),
+            .map_err(Into::into)
         })?;
     }
-    let (model, stats) = trainer.finish(prune)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
     }
     let tmp = out.with_extension("arpa.tmp");
     let file = std::fs::File::create(&tmp).map_err(PipelineError::io(&tmp))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
-    arpa::write(&model, &mut w)
-        .and_then(|()| w.flush())
-        .map_err(PipelineError::io(&tmp))?;
+    let stats = trainer.finish(prune, &mut w, &tmp.display().to_string())?;
+    w.flush().map_err(PipelineError::io(&tmp))?;
+    drop(w);
     std::fs::rename(&tmp, out).map_err(PipelineError::io(out))?;
     Ok(stats)
 }

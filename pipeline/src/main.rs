@@ -217,6 +217,13 @@ enum Command {
         /// units (Han characters, lower-cased words, digits folded).
         #[arg(long)]
         raw: bool,
+        /// Memory for counting and sorting, besides the vocabulary (e.g. `4GiB`); beyond
+        /// it sorted runs spill to `--tmp`, and the model comes out the same.
+        #[arg(long, default_value = "1GiB")]
+        memory: String,
+        /// Where spilled runs go (anonymous files, removed as training ends).
+        #[arg(long)]
+        tmp: Option<PathBuf>,
         /// Where to write the ARPA file.
         #[arg(long)]
         out: PathBuf,
@@ -610,16 +617,24 @@ fn dispatch(command: Command) -> Result<()> {
             order,
             prune,
             raw,
+            memory,
+            tmp,
             out,
         } => {
             use taojin_pipeline::lm;
+            let memory = taojin_schemas::bytesize::ByteSize::parse(&memory)
+                .with_context(|| format!("--memory {memory:?}: expected a size such as 4GiB"))?;
+            let budget = lm::Budget {
+                memory: usize::try_from(memory.bytes()).unwrap_or(usize::MAX),
+                tmp: tmp.unwrap_or_else(std::env::temp_dir),
+            };
             let words = if raw {
                 lm::Words::Raw
             } else {
                 lm::Words::Units
             };
             let started = std::time::Instant::now();
-            let stats = lm::train(&input, order, &prune, words, &out)
+            let stats = lm::train(&input, order, &prune, words, &budget, &out)
                 .with_context(|| format!("training {}", out.display()))?;
             let counts: Vec<String> = stats.ngrams.iter().map(|c| c.to_string()).collect();
             let discounts: Vec<String> = stats
@@ -636,6 +651,14 @@ fn dispatch(command: Command) -> Result<()> {
                 started.elapsed().as_secs_f64(),
                 out.display()
             );
+            if stats.spilled_runs > 0 {
+                text.push_str(&format!(
+                    "over the {} memory budget: {} sorted runs spilled to {}\n",
+                    memory,
+                    stats.spilled_runs,
+                    budget.tmp.display()
+                ));
+            }
             if !stats.fallback.is_empty() {
                 text.push_str(&format!(
                     "too little data for Kneser-Ney discounts at order {:?}: used lmplz's fallback 0.5/1/1.5\n",

@@ -115,6 +115,24 @@ fn train(ws: &Workspace, order: &str) {
         "lm.arpa",
     ]);
     assert!(out.contains("model written to lm.arpa"), "{out}");
+    // A budget far below the counts spills sorted runs and writes the same bytes.
+    let small = ws.run_ok(&[
+        "train-lm",
+        "--input",
+        "reference.txt",
+        "--order",
+        order,
+        "--memory",
+        "4KiB",
+        "--tmp",
+        "spill",
+        "--out",
+        "lm-small.arpa",
+    ]);
+    assert!(small.contains("sorted runs spilled to spill"), "{small}");
+    let read = |f: &str| std::fs::read(ws.path(f)).unwrap();
+    assert!(read("lm.arpa") == read("lm-small.arpa"));
+    assert_eq!(std::fs::read_dir(ws.path("spill")).unwrap().count(), 0);
 }
 
 #[test]

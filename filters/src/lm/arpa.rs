@@ -326,27 +326,64 @@ pub fn parse(reader: impl BufRead, path: &str) -> Result<Arpa> {
 /// Writes `arpa` as ARPA text; probabilities are written exactly (shortest round-trip
 /// form of the f32), back-offs only where they are not 0.
 pub fn write(arpa: &Arpa, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "\\data\\")?;
-    for o in &arpa.orders {
-        writeln!(out, "ngram {}={}", o.n, o.len())?;
-    }
+    let counts: Vec<usize> = arpa.orders.iter().map(Order::len).collect();
+    write_header(out, &counts)?;
     let top = arpa.orders.len();
     for o in &arpa.orders {
-        writeln!(out, "\n\\{}-grams:", o.n)?;
+        write_section(out, o.n)?;
         for i in 0..o.len() {
-            write!(out, "{}\t", o.logp[i])?;
-            for (k, &id) in o.words(i).iter().enumerate() {
-                if k > 0 {
-                    out.write_all(b" ")?;
-                }
-                out.write_all(arpa.words[id as usize].as_bytes())?;
-            }
-            if o.n < top && o.backoff[i] != 0.0 {
-                write!(out, "\t{}", o.backoff[i])?;
-            }
-            out.write_all(b"\n")?;
+            write_entry(
+                out,
+                &arpa.words,
+                o.words(i),
+                o.logp[i],
+                o.backoff[i],
+                o.n < top,
+            )?;
         }
     }
+    write_end(out)
+}
+
+/// The `\data\` block: n-grams per order, unigrams first.
+pub fn write_header(out: &mut impl Write, counts: &[usize]) -> std::io::Result<()> {
+    writeln!(out, "\\data\\")?;
+    for (k, c) in counts.iter().enumerate() {
+        writeln!(out, "ngram {}={c}", k + 1)?;
+    }
+    Ok(())
+}
+
+/// The heading of order `n`'s section.
+pub fn write_section(out: &mut impl Write, n: usize) -> std::io::Result<()> {
+    writeln!(out, "\n\\{n}-grams:")
+}
+
+/// One entry: `log10 p`, the words, and the back-off where the order has them
+/// (`has_backoff`: not the highest) and it is not 0.
+pub fn write_entry(
+    out: &mut impl Write,
+    words: &[String],
+    ids: &[u32],
+    logp: f32,
+    backoff: f32,
+    has_backoff: bool,
+) -> std::io::Result<()> {
+    write!(out, "{logp}\t")?;
+    for (k, &id) in ids.iter().enumerate() {
+        if k > 0 {
+            out.write_all(b" ")?;
+        }
+        out.write_all(words[id as usize].as_bytes())?;
+    }
+    if has_backoff && backoff != 0.0 {
+        write!(out, "\t{backoff}")?;
+    }
+    out.write_all(b"\n")
+}
+
+/// The closing `\end\`.
+pub fn write_end(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "\n\\end\\")
 }
 

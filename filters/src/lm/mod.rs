@@ -6,6 +6,7 @@
 
 pub mod arpa;
 mod model;
+mod sort;
 pub mod train;
 pub mod units;
 

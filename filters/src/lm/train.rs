@@ -20,32 +20,47 @@
 //!   as its context or suffix; their whole count goes to `γ(h)`, so every distribution
 //!   still sums to one.
 //!
-//! Counting holds every distinct n-gram in memory (about 60 bytes each with the hash
-//! table); a sorted-spill estimate for corpora whose n-grams exceed memory is not built.
+//! Bounded memory, as lmplz: counting spills sorted runs once its table is full, and
+//! every later step is one pass over an externally [sorted](super::sort) stream —
+//! adjusted counts and pruning in suffix order (an n-gram's left extensions sit
+//! together), discounts' back-off mass in plain order (its right extensions sit
+//! together, before it), interpolation joined on the suffix order by order, and the ARPA
+//! sections written in plain order. Memory is the budget plus the vocabulary (a few
+//! records per word); the output does not depend on the budget.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use super::arpa::{Arpa, Order};
+use super::arpa;
+use super::sort::{
+    PAD, Rec, Sorted, Sorter, forward, len, order_then_forward, order_then_suffix, suffix,
+};
 use super::{BOS, EOS, LmError, MAX_ORDER, Result, UNK};
 
 type Gram = [u32; MAX_ORDER];
-const PAD: u32 = u32::MAX;
 const UNK_ID: u32 = 0;
 const BOS_ID: u32 = 1;
 const EOS_ID: u32 = 2;
+/// A missing back-off in a record's payload.
+const NONE: u64 = u64::MAX;
+/// Bytes a counting-table entry takes, table overhead included.
+const ENTRY_BYTES: usize = 80;
 /// `lmplz --discount_fallback`'s discounts for counts 1, 2 and 3+.
 pub const FALLBACK_DISCOUNTS: [f64; 3] = [0.5, 1.0, 1.5];
-
-fn len(g: &Gram) -> usize {
-    g.iter().position(|&w| w == PAD).unwrap_or(MAX_ORDER)
-}
+/// The memory budget when none is given.
+pub const DEFAULT_MEMORY: usize = 1 << 30;
 
 fn gram(words: &[u32]) -> Gram {
     let mut g = [PAD; MAX_ORDER];
     g[..words.len()].copy_from_slice(words);
     g
+}
+
+fn rec(g: Gram, v: [u64; 3]) -> Rec {
+    Rec { g, v }
 }
 
 /// Counts sentences into a model.
@@ -54,6 +69,11 @@ pub struct Trainer {
     vocab: HashMap<String, u32>,
     words: Vec<String>,
     counts: FxHashMap<Gram, u64>,
+    /// Entries the counting table holds before it spills.
+    table_cap: usize,
+    memory: usize,
+    dir: PathBuf,
+    spilled: Sorter,
     sentence: Vec<u32>,
     sentences: u64,
     tokens: u64,
@@ -72,11 +92,20 @@ pub struct TrainStats {
     pub discounts: Vec<[f64; 3]>,
     /// Orders whose discounts fell back to [`FALLBACK_DISCOUNTS`].
     pub fallback: Vec<usize>,
+    /// Sorted runs spilled to disk over all steps (0: everything fitted the budget).
+    pub spilled_runs: usize,
 }
 
 impl Trainer {
-    /// A trainer for an `order`-gram model (2 to [`MAX_ORDER`]).
+    /// A trainer for an `order`-gram model (2 to [`MAX_ORDER`]) with the default memory
+    /// budget, spilling to the system's temporary folder.
     pub fn new(order: usize) -> Result<Trainer> {
+        Trainer::with_memory(order, DEFAULT_MEMORY, &std::env::temp_dir())
+    }
+
+    /// A trainer using about `memory` bytes besides the vocabulary, spilling sorted runs
+    /// (anonymous files, gone when training ends) to `dir`.
+    pub fn with_memory(order: usize, memory: usize, dir: &Path) -> Result<Trainer> {
         if !(2..=MAX_ORDER).contains(&order) {
             return Err(LmError::Train(format!(
                 "order {order} is outside 2..={MAX_ORDER}"
@@ -93,6 +122,10 @@ impl Trainer {
             vocab,
             words,
             counts: FxHashMap::default(),
+            table_cap: (memory / 2 / ENTRY_BYTES).max(16),
+            memory,
+            dir: dir.to_path_buf(),
+            spilled: Sorter::new(suffix, memory / 2, dir),
             sentence: Vec::new(),
             sentences: 0,
             tokens: 0,
@@ -111,7 +144,7 @@ impl Trainer {
 
     /// Counts one sentence of words; `<s>` and `</s>` inside it are skipped, `<unk>` is
     /// the unknown word. An empty sentence still counts `<s> </s>`.
-    pub fn add_sentence<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
+    pub fn add_sentence<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) -> Result<()> {
         let mut s = std::mem::take(&mut self.sentence);
         s.clear();
         s.push(BOS_ID);
@@ -120,25 +153,25 @@ impl Trainer {
                 s.push(self.id(w));
             }
         }
-        self.count(s);
+        self.count(s)
     }
 
     /// Counts the [units](super::units) of a line of raw text as a sentence; a line with
     /// none is skipped. `buf` is scratch space.
-    pub fn add_line(&mut self, line: &str, buf: &mut String) {
+    pub fn add_line(&mut self, line: &str, buf: &mut String) -> Result<()> {
         let mut s = std::mem::take(&mut self.sentence);
         s.clear();
         s.push(BOS_ID);
         super::units::for_each_unit(line, buf, |u| s.push(self.id(u)));
         if s.len() == 1 {
             self.sentence = s;
-            return;
+            return Ok(());
         }
-        self.count(s);
+        self.count(s)
     }
 
     /// Counts a sentence of ids that starts with `<s>`, adding `</s>`.
-    fn count(&mut self, mut s: Vec<u32>) {
+    fn count(&mut self, mut s: Vec<u32>) -> Result<()> {
         s.push(EOS_ID);
         self.tokens += s.len() as u64 - 2;
         self.sentences += 1;
@@ -147,11 +180,25 @@ impl Trainer {
             *self.counts.entry(gram(&s[start..=i])).or_insert(0) += 1;
         }
         self.sentence = s;
+        if self.counts.len() >= self.table_cap {
+            self.drain_counts()?;
+        }
+        Ok(())
     }
 
-    /// Estimates the model; `prune[k]` is the count threshold of order k+1 (missing
-    /// entries and order 1 do not prune).
-    pub fn finish(self, prune: &[u64]) -> Result<(Arpa, TrainStats)> {
+    fn drain_counts(&mut self) -> Result<()> {
+        for (g, c) in self.counts.drain() {
+            self.spilled
+                .push(rec(g, [c, 0, 0]))
+                .map_err(spill_error(&self.dir))?;
+        }
+        Ok(())
+    }
+
+    /// Estimates the model and writes it to `out` as ARPA (`name` is for errors);
+    /// `prune[k]` is the count threshold of order k+1 (missing entries and order 1 do
+    /// not prune).
+    pub fn finish(mut self, prune: &[u64], out: &mut impl Write, name: &str) -> Result<TrainStats> {
         let n = self.order;
         if self.tokens == 0 {
             return Err(LmError::Train("the input has no words".into()));
@@ -162,142 +209,377 @@ impl Trainer {
                 "prune thresholds must not decrease with the order (lmplz's rule), got {prune:?}"
             )));
         }
-        // Adjusted counts, per order.
-        let mut tables: Vec<FxHashMap<Gram, u64>> = vec![FxHashMap::default(); n];
-        for (g, c) in self.counts {
-            tables[len(&g) - 1].insert(g, c);
-        }
-        for k in (1..n).rev() {
-            let (lower, higher) = tables.split_at_mut(k);
-            let lower = &mut lower[k - 1];
-            for g in higher[0].keys() {
-                let mut s = [PAD; MAX_ORDER];
-                s[..k].copy_from_slice(&g[1..=k]);
-                *lower.entry(s).or_insert(0) += 1;
-            }
-        }
-        for w in [UNK_ID, BOS_ID] {
-            tables[0].entry(gram(&[w])).or_insert(0);
-        }
+        // Threshold by length (index 0 unused, unigrams never pruned).
+        let threshold: Vec<u64> = (0..=n)
+            .map(|l| if l < 2 { 0 } else { thresholds[l - 2] })
+            .collect();
+        self.drain_counts()?;
+        self.counts = FxHashMap::default();
+        let dir = self.dir.clone();
+        let io = spill_error(&dir);
+        let mut runs = self.spilled.runs();
+        let raw = std::mem::replace(&mut self.spilled, Sorter::new(suffix, 0, &dir))
+            .finish()
+            .map_err(&io)?;
+        let half = self.memory / 2;
+        let (adjusted, coc) = adjust(raw, n, &threshold, Sorter::new(forward, half, &dir))?;
+        runs += adjusted.runs();
         let mut discounts = Vec::with_capacity(n);
         let mut fallback = Vec::new();
-        for (k, t) in tables.iter().enumerate() {
-            let d = discounts_of(t.values().copied()).unwrap_or_else(|| {
+        for (k, t) in coc.iter().enumerate() {
+            discounts.push(discounts_of(t).unwrap_or_else(|| {
                 fallback.push(k + 1);
                 FALLBACK_DISCOUNTS
-            });
-            discounts.push(d);
+            }));
         }
-        // Sorted tables and what pruning keeps.
-        let mut sorted: Vec<Vec<(Gram, u64)>> = tables
-            .into_iter()
-            .map(|t| {
-                let mut v: Vec<(Gram, u64)> = t.into_iter().collect();
-                v.sort_unstable();
-                v
-            })
-            .collect();
-        let kept = kept_grams(&sorted, prune);
-        // Probabilities, lowest order first.
         let vocab = self.words.len();
-        let mut probs: Vec<FxHashMap<Gram, f64>> = Vec::with_capacity(n);
-        let mut backoffs: Vec<FxHashMap<Gram, f64>> = vec![FxHashMap::default(); n];
-        let mut arpa = Arpa {
-            words: self.words,
-            orders: Vec::with_capacity(n),
+        let (parts, unigrams, mut ngrams) = interpolation_parts(
+            adjusted.finish().map_err(&io)?,
+            n,
+            vocab,
+            &discounts,
+            Sorter::new(order_then_suffix, half, &dir),
+        )?;
+        runs += parts.runs();
+        let (entries, joined_runs) = interpolate(
+            parts.finish().map_err(&io)?,
+            n,
+            &unigrams,
+            self.memory,
+            &dir,
+        )?;
+        runs += joined_runs + entries.runs();
+        // The ARPA file, each section in plain order.
+        ngrams[0] = vocab;
+        let wio = |e| LmError::Io {
+            path: name.to_owned(),
+            source: e,
         };
-        for k in 0..n {
-            let d = discounts[k];
-            let disc = |c: u64| match c {
-                0 => 0.0,
-                1 => d[0],
-                2 => d[1],
-                _ => d[2],
-            };
-            let table = std::mem::take(&mut sorted[k]);
-            let mut p = FxHashMap::with_capacity_and_hasher(table.len(), Default::default());
-            for group in table.chunk_by(|a, b| a.0[..k] == b.0[..k]) {
-                let context = gram(&group[0].0[..k]);
-                let total: u64 = group
-                    .iter()
-                    .filter(|(g, _)| g[0] != BOS_ID || k > 0)
-                    .map(|e| e.1)
-                    .sum();
-                if total == 0 {
-                    continue;
-                }
-                let mut mass = 0f64;
-                for (g, c) in group {
-                    if k == 0 && g[0] == BOS_ID {
-                        continue;
-                    }
-                    mass += if kept[k].as_ref().is_none_or(|s| s.contains(g)) {
-                        disc(*c)
-                    } else {
-                        *c as f64
-                    };
-                }
-                let gamma = mass / total as f64;
-                if k > 0 {
-                    backoffs[k - 1].insert(context, gamma);
-                }
-                for (g, c) in group {
-                    if !kept[k].as_ref().is_none_or(|s| s.contains(g)) {
-                        continue;
-                    }
-                    let lower = if k == 0 {
-                        1.0 / (vocab - 1) as f64
-                    } else {
-                        let mut s = [PAD; MAX_ORDER];
-                        s[..k].copy_from_slice(&g[1..=k]);
-                        probs[k - 1].get(&s).copied().unwrap_or(0.0)
-                    };
-                    let prob = if k == 0 && g[0] == BOS_ID {
-                        0.0
-                    } else {
-                        (*c as f64 - disc(*c)) / total as f64 + gamma * lower
-                    };
-                    p.insert(*g, prob);
-                }
-            }
-            probs.push(p);
+        arpa::write_header(out, &ngrams).map_err(wio)?;
+        arpa::write_section(out, 1).map_err(wio)?;
+        for (id, u) in unigrams.iter().enumerate() {
+            arpa::write_entry(out, &self.words, &[id as u32], u.logp, u.backoff, n > 1)
+                .map_err(wio)?;
         }
-        let mut ngrams = Vec::with_capacity(n);
-        for k in 0..n {
-            let mut grams: Vec<(&Gram, &f64)> = probs[k].iter().collect();
-            grams.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let mut order = Order::new(k + 1);
-            for (g, &prob) in grams {
-                let logp = if prob > 0.0 {
-                    prob.log10() as f32
-                } else {
-                    -99.0
-                };
-                let backoff = backoffs[k].get(g).map_or(0.0, |b| b.log10() as f32);
-                order.push(&g[..=k], logp, backoff);
+        let mut section = 1;
+        for e in entries.finish().map_err(&io)? {
+            let e = e.map_err(&io)?;
+            let l = len(&e.g);
+            while section < l {
+                section += 1;
+                arpa::write_section(out, section).map_err(wio)?;
             }
-            ngrams.push(order.len());
-            arpa.orders.push(order);
+            let logp = f32::from_bits(e.v[0] as u32);
+            let backoff = f32::from_bits(e.v[1] as u32);
+            arpa::write_entry(out, &self.words, &e.g[..l], logp, backoff, l < n).map_err(wio)?;
         }
-        let stats = TrainStats {
+        while section < n {
+            section += 1;
+            arpa::write_section(out, section).map_err(wio)?;
+        }
+        arpa::write_end(out).map_err(wio)?;
+        Ok(TrainStats {
             sentences: self.sentences,
             tokens: self.tokens,
             ngrams,
             discounts,
             fallback,
-        };
-        Ok((arpa, stats))
+            spilled_runs: runs,
+        })
     }
 }
 
-/// lmplz's discounts from the counts of counts 1–4; `None` when one is out of range.
-fn discounts_of(counts: impl Iterator<Item = u64>) -> Option<[f64; 3]> {
-    let mut t = [0f64; 5];
-    for c in counts {
-        if (1..=4).contains(&c) {
-            t[c as usize] += 1.0;
+fn spill_error(dir: &Path) -> impl Fn(std::io::Error) -> LmError + '_ {
+    move |source| LmError::Io {
+        path: format!("{} (train-lm spill files)", dir.display()),
+        source,
+    }
+}
+
+/// Adjusted counts from the raw counts in suffix order (equal n-grams from different
+/// runs summed): the highest order and n-grams beginning with `<s>` keep their counts,
+/// every other n-gram counts its distinct left extensions. Each n-gram's pruning mark
+/// (its count is over its order's threshold, or a kept n-gram ends with it) goes with
+/// it into `out`; also the counts of counts 1–4 per order.
+fn adjust(
+    raw: Sorted,
+    n: usize,
+    threshold: &[u64],
+    mut out: Sorter,
+) -> Result<(Sorter, Vec<[u64; 5]>)> {
+    let mut coc = vec![[0u64; 5]; n];
+    // Per suffix length: distinct left extensions so far, and whether one is kept.
+    let mut open = vec![(0u64, false); n + 1];
+    let mut saw_unk = false;
+    let mut prev: Option<(Gram, u64)> = None;
+    let dir_err = |e| LmError::Io {
+        path: "train-lm spill files".into(),
+        source: e,
+    };
+    let mut close = |p: &Gram, count: u64, common: usize, out: &mut Sorter| -> Result<()> {
+        let l = len(p);
+        for j in (common + 1..=l).rev() {
+            let (adj, ext_kept) = if j == l { (count, false) } else { open[j] };
+            let kept = threshold[j] == 0 || adj > threshold[j] || ext_kept;
+            if (1..=4).contains(&adj) {
+                coc[j - 1][adj as usize] += 1;
+            }
+            saw_unk |= j == 1 && p[l - 1] == UNK_ID;
+            out.push(rec(gram(&p[l - j..l]), [adj, kept as u64, 0]))
+                .map_err(dir_err)?;
+            if j > 1 {
+                open[j - 1].0 += 1;
+                open[j - 1].1 |= kept;
+            }
+            open[j] = (0, false);
+        }
+        Ok(())
+    };
+    for r in raw {
+        let r = r.map_err(dir_err)?;
+        match &mut prev {
+            Some((g, c)) if *g == r.g => *c += r.v[0],
+            _ => {
+                if let Some((p, c)) = prev {
+                    let common = p[..len(&p)]
+                        .iter()
+                        .rev()
+                        .zip(r.g[..len(&r.g)].iter().rev())
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    close(&p, c, common, &mut out)?;
+                }
+                prev = Some((r.g, r.v[0]));
+            }
         }
     }
+    if let Some((p, c)) = prev {
+        close(&p, c, 0, &mut out)?;
+    }
+    if !saw_unk {
+        out.push(rec(gram(&[UNK_ID]), [0, 1, 0])).map_err(dir_err)?;
+    }
+    out.push(rec(gram(&[BOS_ID]), [0, 1, 0])).map_err(dir_err)?;
+    Ok((out, coc))
+}
+
+/// An n-gram waiting for its context to close, in plain order.
+#[derive(Clone, Copy)]
+struct Child {
+    g: Gram,
+    count: u64,
+    kept: bool,
+    /// Its own back-off γ, once its extensions were seen.
+    gamma: Option<f64>,
+}
+
+/// A unigram's ARPA entry.
+struct Unigram {
+    p: f64,
+    logp: f32,
+    backoff: f32,
+}
+
+fn discount(d: &[f64; 3], c: u64) -> f64 {
+    match c {
+        0 => 0.0,
+        1 => d[0],
+        2 => d[1],
+        _ => d[2],
+    }
+}
+
+fn log10(p: f64) -> f32 {
+    if p > 0.0 { p.log10() as f32 } else { -99.0 }
+}
+
+fn backoff_of(gamma: Option<f64>) -> f32 {
+    gamma.map_or(0.0, |b| b.log10() as f32)
+}
+
+/// One pass in plain order, where each n-gram comes after its right extensions: closes
+/// every context's group into its back-off γ (the discounted mass, pruned n-grams' whole
+/// counts) and each kept member's discounted share, written to `out` with γ and the
+/// member's own back-off for the interpolation. The unigrams come back complete; kept
+/// n-grams per order are counted.
+fn interpolation_parts(
+    adjusted: Sorted,
+    n: usize,
+    vocab: usize,
+    discounts: &[[f64; 3]],
+    mut out: Sorter,
+) -> Result<(Sorter, Vec<Unigram>, Vec<usize>)> {
+    let dir_err = |e| LmError::Io {
+        path: "train-lm spill files".into(),
+        source: e,
+    };
+    let mut levels: Vec<Vec<Child>> = vec![Vec::new(); n + 2];
+    let mut scratch: Vec<Child> = Vec::new();
+    let mut kept_per_order = vec![0usize; n];
+    for r in adjusted {
+        let r = r.map_err(dir_err)?;
+        let l = len(&r.g);
+        scratch.clear();
+        if l < n {
+            std::mem::swap(&mut levels[l + 1], &mut scratch);
+        }
+        let mut gamma = None;
+        let mut child_kept = false;
+        if !scratch.is_empty() {
+            let d = &discounts[l];
+            let total: u64 = scratch.iter().map(|c| c.count).sum();
+            let mass: f64 = scratch
+                .iter()
+                .map(|c| {
+                    if c.kept {
+                        discount(d, c.count)
+                    } else {
+                        c.count as f64
+                    }
+                })
+                .sum();
+            let g = mass / total as f64;
+            for c in scratch.iter().filter(|c| c.kept) {
+                child_kept = true;
+                let a = (c.count as f64 - discount(d, c.count)) / total as f64;
+                let b = c.gamma.map_or(NONE, f64::to_bits);
+                out.push(rec(c.g, [a.to_bits(), g.to_bits(), b]))
+                    .map_err(dir_err)?;
+                kept_per_order[l] += 1;
+            }
+            gamma = Some(g);
+        }
+        levels[l].push(Child {
+            g: r.g,
+            count: r.v[0],
+            kept: r.v[1] != 0 || child_kept,
+            gamma,
+        });
+    }
+    // The unigrams, interpolated with the uniform distribution (`<s>` out).
+    let unigrams = std::mem::take(&mut levels[1]);
+    if unigrams.len() != vocab || unigrams.iter().enumerate().any(|(i, u)| u.g[0] != i as u32) {
+        return Err(LmError::Train(format!(
+            "internal: {} unigrams for a vocabulary of {vocab}",
+            unigrams.len()
+        )));
+    }
+    let d = &discounts[0];
+    let counted = || unigrams.iter().filter(|u| u.g[0] != BOS_ID);
+    let total: u64 = counted().map(|u| u.count).sum();
+    let mass: f64 = counted().map(|u| discount(d, u.count)).sum();
+    let gamma = mass / total as f64;
+    let uniform = 1.0 / (vocab - 1) as f64;
+    let unigrams = unigrams
+        .iter()
+        .map(|u| {
+            let p = if u.g[0] == BOS_ID {
+                0.0
+            } else {
+                (u.count as f64 - discount(d, u.count)) / total as f64 + gamma * uniform
+            };
+            Unigram {
+                p,
+                logp: log10(p),
+                backoff: backoff_of(u.gamma),
+            }
+        })
+        .collect();
+    Ok((out, unigrams, kept_per_order))
+}
+
+/// The interpolation, order by order in suffix order: `p(w|h) = share + γ(h)·p(w|h′)`,
+/// where `p(w|h′)` (the suffix's probability, one order down) comes from the previous
+/// order's stream, joined on the suffix. Returns the ARPA entries (`log10 p` and the
+/// back-off as `f32` bits) to sort into plain order, and the runs the per-order suffix
+/// streams spilled.
+fn interpolate(
+    parts: Sorted,
+    n: usize,
+    unigrams: &[Unigram],
+    memory: usize,
+    dir: &Path,
+) -> Result<(Sorter, usize)> {
+    let dir_err = |e| LmError::Io {
+        path: "train-lm spill files".into(),
+        source: e,
+    };
+    let mut entries = Sorter::new(order_then_forward, memory / 4, dir);
+    let mut this_order = Sorter::new(suffix, memory / 8, dir);
+    let mut lower: Option<Sorted> = None;
+    let mut lower_head: Option<Rec> = None;
+    let mut runs = 0;
+    let mut current = 2;
+    for r in parts {
+        let r = r.map_err(dir_err)?;
+        let l = len(&r.g);
+        if l != current {
+            if l != current + 1 {
+                return Err(LmError::Train(format!(
+                    "internal: order {l} after {current}"
+                )));
+            }
+            let done = std::mem::replace(&mut this_order, Sorter::new(suffix, memory / 8, dir));
+            runs += done.runs();
+            lower = Some(done.finish().map_err(dir_err)?);
+            lower_head = None;
+            current = l;
+        }
+        let share = f64::from_bits(r.v[0]);
+        let gamma = f64::from_bits(r.v[1]);
+        let below = if l == 2 {
+            unigrams[r.g[1] as usize].p
+        } else {
+            let want = rec(gram(&r.g[1..l]), [0; 3]);
+            loop {
+                match &lower_head {
+                    Some(h) if suffix(h, &want).is_ge() => break,
+                    _ => {}
+                }
+                lower_head = match lower.as_mut().and_then(Iterator::next) {
+                    Some(h) => Some(h.map_err(dir_err)?),
+                    None => break,
+                };
+            }
+            match &lower_head {
+                Some(h) if h.g == want.g => f64::from_bits(h.v[0]),
+                _ => {
+                    return Err(LmError::Train(
+                        "internal: an n-gram's suffix is missing one order down".into(),
+                    ));
+                }
+            }
+        };
+        let p = share + gamma * below;
+        if l < n {
+            this_order
+                .push(rec(r.g, [p.to_bits(), 0, 0]))
+                .map_err(dir_err)?;
+        }
+        let backoff = if r.v[2] == NONE {
+            0.0
+        } else {
+            f64::from_bits(r.v[2]).log10() as f32
+        };
+        entries
+            .push(rec(
+                r.g,
+                [
+                    u64::from(log10(p).to_bits()),
+                    u64::from(backoff.to_bits()),
+                    0,
+                ],
+            ))
+            .map_err(dir_err)?;
+    }
+    runs += this_order.runs();
+    Ok((entries, runs))
+}
+
+/// lmplz's discounts from the counts of counts 1–4 (`t[c]`); `None` when one is out
+/// of range.
+fn discounts_of(t: &[u64; 5]) -> Option<[f64; 3]> {
+    let t = t.map(|c| c as f64);
     let y = t[1] / (t[1] + 2.0 * t[2]);
     let d = [
         1.0 - 2.0 * y * t[2] / t[1],
@@ -310,42 +592,14 @@ fn discounts_of(counts: impl Iterator<Item = u64>) -> Option<[f64; 3]> {
         .then_some(d)
 }
 
-/// Per order, the n-grams pruning keeps (`None`: all of them). Thresholds do not
-/// decrease with the order, so pruning stops at the first order with none.
-fn kept_grams(sorted: &[Vec<(Gram, u64)>], prune: &[u64]) -> Vec<Option<FxHashSet<Gram>>> {
-    let n = sorted.len();
-    let mut kept: Vec<Option<FxHashSet<Gram>>> = vec![None; n];
-    let mut needed: FxHashSet<Gram> = FxHashSet::default();
-    for k in (1..n).rev() {
-        let threshold = prune.get(k).copied().unwrap_or(0);
-        if threshold == 0 {
-            break;
-        }
-        let set: FxHashSet<Gram> = sorted[k]
-            .iter()
-            .filter(|(g, c)| *c > threshold || needed.contains(g))
-            .map(|e| e.0)
-            .collect();
-        needed = set
-            .iter()
-            .flat_map(|g| {
-                let mut suffix = [PAD; MAX_ORDER];
-                suffix[..k].copy_from_slice(&g[1..=k]);
-                [gram(&g[..k]), suffix]
-            })
-            .collect();
-        kept[k] = Some(set);
-    }
-    kept
-}
-
 #[cfg(test)]
 mod tests {
     use taojin_schemas::rng::SplitMix64;
 
     use super::*;
     use crate::lm::NgramModel;
-    use crate::lm::arpa;
+    use crate::lm::arpa::{self, Arpa};
+    use rustc_hash::FxHashSet;
 
     /// Sentences from a small Zipf-ish vocabulary with some fixed phrases, so every
     /// order has repeated and singleton n-grams.
@@ -369,15 +623,20 @@ mod tests {
             .collect()
     }
 
-    fn model(order: usize, prune: &[u64]) -> (Arpa, NgramModel) {
-        let mut t = Trainer::new(order).unwrap();
+    /// The ARPA text of a model trained on the test corpus with `memory` bytes.
+    fn trained(order: usize, prune: &[u64], memory: usize) -> (Vec<u8>, TrainStats) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Trainer::with_memory(order, memory, dir.path()).unwrap();
         for s in corpus(7, 3000) {
-            t.add_sentence(s.iter().map(String::as_str));
+            t.add_sentence(s.iter().map(String::as_str)).unwrap();
         }
-        let (arpa, _) = t.finish(prune).unwrap();
-        // Through the text form, as users get it.
         let mut text = Vec::new();
-        arpa::write(&arpa, &mut text).unwrap();
+        let stats = t.finish(prune, &mut text, "trained.arpa").unwrap();
+        (text, stats)
+    }
+
+    fn model(order: usize, prune: &[u64]) -> (Arpa, NgramModel) {
+        let (text, _) = trained(order, prune, DEFAULT_MEMORY);
         let arpa = arpa::parse(&text[..], "trained.arpa").unwrap();
         let m = NgramModel::from_arpa(&arpa);
         (arpa, m)
@@ -444,7 +703,9 @@ mod tests {
                 assert!(lower.contains(&g[..k]) && lower.contains(&g[1..]), "{g:?}");
             }
         }
-        assert!(Trainer::new(3).unwrap().finish(&[0, 2, 1]).is_err());
+        let mut t = Trainer::new(3).unwrap();
+        t.add_sentence(["a", "b"]).unwrap();
+        assert!(t.finish(&[0, 2, 1], &mut Vec::new(), "x").is_err());
     }
 
     #[test]
@@ -453,11 +714,26 @@ mod tests {
         let (b, _) = model(3, &[]);
         assert_eq!(a, b);
         assert_eq!(
-            discounts_of([1, 1, 1, 1, 2, 2, 3, 4].into_iter())
-                .map(|d| d.map(|x| (x * 1e6).round() / 1e6)),
+            discounts_of(&[0, 4, 2, 1, 1]).map(|d| d.map(|x| (x * 1e6).round() / 1e6)),
             Some([0.5, 1.25, 1.0])
         );
-        assert_eq!(discounts_of([1, 1].into_iter()), None);
+        assert_eq!(discounts_of(&[0, 2, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn spilling_changes_nothing_in_the_model() {
+        for (order, prune) in [(3, &[][..]), (5, &[0, 1, 1, 2, 2][..])] {
+            let (in_memory, a) = trained(order, prune, DEFAULT_MEMORY);
+            assert_eq!(a.spilled_runs, 0);
+            // 16-record runs: every sort and the counting table spill, runs merge in levels.
+            let (spilled, b) = trained(order, prune, 0);
+            assert!(b.spilled_runs > 20, "{} runs", b.spilled_runs);
+            assert_eq!(a.ngrams, b.ngrams);
+            assert!(
+                in_memory == spilled,
+                "order {order}: spilled output differs"
+            );
+        }
     }
 
     #[test]
