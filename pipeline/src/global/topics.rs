@@ -21,7 +21,7 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use rayon::prelude::*;
 use serde::Serialize;
 use taojin_filters::topics::{self, Centroids};
-use taojin_schemas::script::is_cjk_letter;
+use taojin_schemas::script::is_han;
 use taojin_schemas::{TaskStats, TopicsSpec};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -30,6 +30,13 @@ use super::{GlobalCtx, GlobalStage};
 use crate::batch::{Processed, id_column, partition, text_column, with_columns, with_fields};
 use crate::error::{PipelineError, Result};
 use crate::stages::MapStage;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Han,
+    Latin,
+    Other,
+}
 
 /// The folder under the job output that holds `topics.json`.
 pub const TOPICS_DIR: &str = "topics";
@@ -52,6 +59,7 @@ struct Cluster {
     share: f64,
     top_terms_en: Vec<String>,
     top_terms_zh: Vec<String>,
+    top_terms_other: Vec<String>,
     examples: Vec<String>,
 }
 
@@ -242,11 +250,18 @@ impl GlobalStage for TopicsStage {
         }
         write_file(&ctx.work.join("model.bin"), &model)?;
         // The file people read.
-        let is_zh = |f: u32| {
-            terms
-                .get(&f)
-                .and_then(|t| t.chars().next())
-                .is_some_and(is_cjk_letter)
+        // Terms by their first letter: Han (Chinese bigrams and characters), Latin
+        // (English and other Latin-script words), anything else (kana, hangul,
+        // Cyrillic, …) on its own list, so Japanese does not pass for Chinese.
+        let script = |f: u32| -> Option<Script> {
+            let c = terms.get(&f)?.chars().next()?;
+            Some(if is_han(c) {
+                Script::Han
+            } else if c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c) {
+                Script::Latin
+            } else {
+                Script::Other
+            })
         };
         let name = |fs: Vec<u32>| -> Vec<String> {
             fs.iter().filter_map(|f| terms.get(f).cloned()).collect()
@@ -264,9 +279,14 @@ impl GlobalStage for TopicsStage {
                 sample_docs: members.len(),
                 share: members.len() as f64 / samples.len().max(1) as f64,
                 top_terms_en: name(
-                    centroids.top_features(c, n, |f| terms.contains_key(&f) && !is_zh(f)),
+                    centroids.top_features(c, n, |f| script(f) == Some(Script::Latin)),
                 ),
-                top_terms_zh: name(centroids.top_features(c, n, is_zh)),
+                top_terms_zh: name(
+                    centroids.top_features(c, n, |f| script(f) == Some(Script::Han)),
+                ),
+                top_terms_other: name(
+                    centroids.top_features(c, n, |f| script(f) == Some(Script::Other)),
+                ),
                 examples: members
                     .iter()
                     .take(5)
