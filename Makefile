@@ -8,11 +8,12 @@ CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
 SMALL_CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real-small.jsonl.zst))
 HTML_CORPUS ?= $(firstword $(wildcard ../shared/corpus/html-real.jsonl.zst))
 
-.PHONY: help build models demo test pytest check bench bench-web clean
+.PHONY: help build models demo report chromium test pytest check bench bench-web clean
 
 help:
 	@echo "make models  fetch the fastText language-ID model (models/lid.176.ftz)"
 	@echo "make demo    build (release), generate the demo corpus, run jobs/demo.toml, print the funnel"
+	@echo "make report  screenshot of the demo's report (out/demo/report.html) in headless Chromium: docs/report.png"
 	@echo "make test    run every test (unit + end-to-end through the binary)"
 	@echo "make check   cargo fmt --check and clippy -D warnings"
 	@echo "make bench   benchmarks beside the peers: make bench CORPUS=path.jsonl.zst"
@@ -39,21 +40,40 @@ demo: build models
 	@echo "Training shards: out/demo/shards/ (manifest.json). Train a tiny GPT on them:"
 	@echo "  pip install ./python torch && python examples/train_tiny_gpt.py out/demo/shards --steps 300"
 
+# The top of the demo's report as headless Chromium draws it at 1280 wide (funnel,
+# languages, the first length histogram): the picture in the README. Runs `make demo` first
+# when there is no report yet.
+REPORT_PNG ?= docs/report.png
+CHROMIUM_BIN := $(or $(filter-out skip,$(TAOJIN_CHROMIUM)),/usr/bin/chromium)
+report: chromium
+	@test -f out/demo/report.html || $(MAKE) demo
+	@mkdir -p $(dir $(REPORT_PNG)) && rm -f $(REPORT_PNG)
+	@profile=$$(mktemp -d) && trap 'rm -rf "$$profile"' EXIT && \
+	  $(CHROMIUM_BIN) --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars \
+	  --no-first-run --disable-background-networking --disable-component-update --user-data-dir="$$profile" \
+	  --window-size=1280,2180 --screenshot=$(abspath $(REPORT_PNG)) file://$(CURDIR)/out/demo/report.html >/dev/null 2>&1; \
+	  test -s $(REPORT_PNG) || (echo "$(CHROMIUM_BIN) wrote no $(REPORT_PNG)" >&2; exit 1)
+	@echo "wrote $(REPORT_PNG) (the top of out/demo/report.html at 1280x2180)"
+
+# Debian's chromium for the report's browser test and `make report` (TAOJIN_CHROMIUM=skip: none).
+chromium:
+	bash scripts/chromium_install.sh
+
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-test: models .venv/.ready
+test: models .venv/.ready chromium
 	TAOJIN_MOTO_SERVER=$(CURDIR)/.venv/bin/moto_server $(CARGO) test -j $(JOBS) --workspace
 	$(MAKE) pytest
 	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
 
 # make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs), kenlm (its scorer checks our n-gram models; built from source, under a minute) for the Python tests (the tiny-GPT test runs
-# on CPU), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
+# on CPU), playwright (drives Debian's chromium for the report test; it downloads no browser), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1" "kenlm==0.3.0"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1" "kenlm==0.3.0" "playwright==1.65.2"
 	touch .venv/.ready
 
-pytest: .venv/.ready
+pytest: .venv/.ready chromium
 	$(CARGO) build -j $(JOBS) -p taojin-pipeline --bin taojin
 	TAOJIN_BIN=$(TARGET_DIR)/debug/taojin .venv/bin/python -m pytest -q python/tests
 
