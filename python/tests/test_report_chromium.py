@@ -210,8 +210,9 @@ def test_every_plot_is_drawn_and_nothing_overlaps(page):
         });
     }""")
     sections = {p["where"].split(" / ")[0] for p in plots}
-    for want in ["Funnel", "Languages", "Document length (characters, log2 buckets) per language",
-                 "Language score per language", "Perplexity per language (all documents the stage scored)",
+    for want in ["Funnel", "Languages", "Document length (characters, log2 buckets) per language, at language ID",
+                 "Language score per language (kept, and removed for a low score)",
+                 "Rule thresholds of `quality` (its signals as stored)", "Perplexity per language (all documents the stage scored)",
                  "Safety score per language (worst family's hits per 1,000 characters)",
                  "Near-duplicate clusters", "Mix and shards"]:
         assert want in sections, (want, sections)
@@ -250,15 +251,15 @@ def test_the_funnel_on_the_page_is_stats_json(page, run):
     assert [b[0] for b in bars] == [f"{s['name']} kept" for s in stats["stages"]]
     top = max(s["docs_kept"] for s in stats["stages"])
     for (_, value, width), s in zip(bars, stats["stages"]):
-        assert n(value.removesuffix(" docs")) == s["docs_kept"], (value, s["name"])
+        assert n(value.removesuffix(" docs").removesuffix(" doc")) == s["docs_kept"], (value, s["name"])
         assert abs(width - 420 * s["docs_kept"] / top) < 1.0, (width, s["name"])
     # Languages identified: the langid stage's counters, largest first.
     langid = next(s for s in stats["stages"] if s["kind"] == "langid")
     want = sorted(((k.removeprefix("lang."), v) for k, v in langid["counters"].items() if k.startswith("lang.")),
                   key=lambda kv: -kv[1])[:20]
     langs = bars_after(pg, f"identified by `{langid['name']}` (top 20)", "h3")
-    assert sorted((b[0], n(b[1].removesuffix(" docs"))) for b in langs) == sorted(want)
-    assert [n(b[1].removesuffix(" docs")) for b in langs] == [v for _, v in want]
+    assert sorted((b[0], n(b[1].removesuffix(" docs").removesuffix(" doc"))) for b in langs) == sorted(want)
+    assert [n(b[1].removesuffix(" docs").removesuffix(" doc")) for b in langs] == [v for _, v in want]
     # Timings: the same stages and seconds.
     t = table_after(pg, "Timings")
     assert [r[0] for r in t[1:]] == [s["name"] for s in stats["stages"]]

@@ -28,4 +28,4 @@ pub use job::{
     SurvivorRule, TokenizeSpec, TopicsSpec,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
-pub use stats::{ConservationError, RunStats, StageStats, TaskStats};
+pub use stats::{ConservationError, RunStats, StageStats, TaskStats, Threshold};

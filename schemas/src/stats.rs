@@ -8,6 +8,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// One threshold check of a rule: documents whose `column` value is `op` `limit` are
+/// removed with `reason`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// The removal reason, `<rule>:<signal>`.
+    pub reason: String,
+    /// The signal column it reads.
+    pub column: String,
+    /// When it removes: `<`, `<=`, `>` or `>=`.
+    pub op: String,
+    /// The threshold.
+    pub limit: f64,
+    /// The language group it judges: `en`, `zh` or `all`.
+    pub lang: String,
+}
+
 /// Accounting does not add up: always a bug in taojin, never a user error.
 #[derive(Debug, thiserror::Error)]
 #[error("conservation violated in {what}: {detail}")]
@@ -44,6 +60,10 @@ pub struct TaskStats {
     /// Further counts a stage reports (e.g. `blank_lines`, `docs_changed`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
+    /// The numeric thresholds the stage's rules apply (the quality stage's rule table),
+    /// the same in every task; the report draws them on the signal histograms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<Threshold>,
 }
 
 impl TaskStats {
@@ -133,6 +153,9 @@ pub struct StageStats {
     /// folder still holds it).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub config: String,
+    /// The rule thresholds of its tasks ([`TaskStats::thresholds`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<Threshold>,
 }
 
 impl StageStats {
@@ -163,6 +186,9 @@ impl StageStats {
             }
             for (k, v) in &t.counters {
                 *s.counters.entry(k.clone()).or_default() += v;
+            }
+            if s.thresholds.is_empty() {
+                s.thresholds.clone_from(&t.thresholds);
             }
         }
         s

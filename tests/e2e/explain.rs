@@ -210,17 +210,6 @@ fn report_is_one_self_contained_page_of_the_run() {
         assert!(j > 0.0 && j <= 1.0, "{m}");
     }
     // The funnel's row of each stage: name, kind, documents in and kept, as the stats say.
-    let grouped = |n: u64| {
-        let digits = n.to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
     let stats = ws.stats("out");
     for st in stats["stages"].as_array().expect("stages") {
         let row = format!(

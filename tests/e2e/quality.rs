@@ -2,6 +2,7 @@
 //! of planted good documents kept, per language.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::util::*;
 
@@ -85,4 +86,82 @@ fn demo_bad_documents_are_caught_and_good_ones_kept() {
         );
     }
     assert_conserved(&ws, "out");
+    thresholds_match_the_stored_signals(&ws, &dir);
+}
+
+/// The report's rule-threshold table, recomputed from the part files: every numeric
+/// check of the quality stage with what it removed on its side of the limit and what a
+/// 10% stricter or looser limit would move.
+fn thresholds_match_the_stored_signals(ws: &Workspace, dir: &Path) {
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path("out/stats.json")).unwrap()).unwrap();
+    let q = stats["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "quality")
+        .unwrap();
+    let thresholds = q["thresholds"]
+        .as_array()
+        .expect("thresholds in stats.json");
+    assert!(thresholds.len() > 30, "{}", thresholds.len());
+    let html = std::fs::read_to_string(ws.path("out/report.html")).unwrap();
+    let reasons = column(dir, "reason", true);
+    let (mut moved_any, mut checked) = (0, 0);
+    let kept_rows = column(dir, "id", false).len();
+    let total = (kept_rows + reasons.len()) as f64;
+    let share = |n: usize| format!("{} ({:.2}%)", grouped(n as u64), n as f64 * 100.0 / total);
+    for t in thresholds {
+        let (reason, col, op) = (
+            t["reason"].as_str().unwrap(),
+            t["column"].as_str().unwrap(),
+            t["op"].as_str().unwrap(),
+        );
+        let l = t["limit"].as_f64().unwrap();
+        let rejects = |v: f64, l: f64| match op {
+            "<" => v < l,
+            "<=" => v <= l,
+            ">" => v > l,
+            _ => v >= l,
+        };
+        let (strict, loose) = if op.starts_with('<') {
+            (l * 1.1, l * 0.9)
+        } else {
+            (l * 0.9, l * 1.1)
+        };
+        let kept = f64_column(dir, col, false);
+        let removed = f64_column(dir, col, true);
+        let stricter = kept
+            .iter()
+            .flatten()
+            .filter(|&&v| !rejects(v, l) && rejects(v, strict))
+            .count();
+        let mine = |i: usize| reasons[i].as_deref() == Some(reason);
+        let side = (0..removed.len())
+            .filter(|&i| mine(i) && removed[i].is_some_and(|v| rejects(v, l)))
+            .count();
+        let looser = (0..removed.len())
+            .filter(|&i| mine(i) && removed[i].is_some_and(|v| rejects(v, l) && !rejects(v, loose)))
+            .count();
+        moved_any += (stricter + looser > 0) as usize;
+        let limit = if l.fract() == 0.0 {
+            grouped(l as u64)
+        } else {
+            format!("{l}")
+        };
+        let op_html = op.replace('<', "&lt;").replace('>', "&gt;");
+        let row = format!(
+            "<td>{col} {op_html} {}</td><td>{side}</td><td>{}</td><td>{}</td>",
+            limit,
+            share(stricter),
+            share(looser)
+        );
+        assert!(html.contains(&row), "{reason}: expected a row ending {row}");
+        checked += 1;
+    }
+    assert_eq!(checked, thresholds.len());
+    assert!(
+        moved_any >= 5,
+        "the demo moves documents at several thresholds"
+    );
 }

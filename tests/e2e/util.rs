@@ -84,13 +84,8 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
 /// One string column of every part file of a stage folder (kept, or removed with
 /// `removed = true`), in part order.
 pub fn column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<String>> {
-    let dir = if removed {
-        stage_dir.join("removed")
-    } else {
-        stage_dir.to_path_buf()
-    };
     let mut out = Vec::new();
-    for path in part_files(&dir) {
+    for path in part_files(&rows_dir(stage_dir, removed)) {
         for batch in read_parquet(&path) {
             let col = batch
                 .column_by_name(name)
@@ -136,6 +131,44 @@ pub fn float_column(stage_dir: &Path, name: &str) -> Vec<f32> {
 /// An Int32 column (nulls as 0).
 pub fn int_column(stage_dir: &Path, name: &str) -> Vec<i32> {
     primitive_column::<arrow::datatypes::Int32Type>(stage_dir, name, 0)
+}
+
+/// A stage's kept rows' folder, or its removed rows'.
+fn rows_dir(stage_dir: &Path, removed: bool) -> PathBuf {
+    if removed {
+        stage_dir.join("removed")
+    } else {
+        stage_dir.to_path_buf()
+    }
+}
+
+/// A numeric column as `f64` (nulls as `None`), of the kept rows or the removed ones.
+pub fn f64_column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<f64>> {
+    let mut out = Vec::new();
+    for path in part_files(&rows_dir(stage_dir, removed)) {
+        for batch in read_parquet(&path) {
+            let col = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Float64)
+                .expect("a numeric column");
+            out.extend(col.as_primitive::<arrow::datatypes::Float64Type>().iter());
+        }
+    }
+    out
+}
+
+/// `n` with thousands separators, as the report writes counts.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `part-*.parquet` files of a folder, sorted.

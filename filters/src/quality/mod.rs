@@ -37,7 +37,7 @@ use taojin_schemas::quality::QualitySpec;
 pub use blocklist::{BlocklistRule, UrlBlocklist, WordBlocklist};
 pub use lines::{Cleaned, LineCleaner, LineCounts};
 pub use pii::{PiiCounts, PiiScrubber};
-pub use signal::{SignalDef, SignalKind, SignalValue};
+pub use signal::{Check, CheckOp, SignalDef, SignalKind, SignalValue};
 pub use view::{DocView, Script, Segmenter};
 
 use c4::{C4_SIGNALS, C4Rule};
@@ -45,6 +45,31 @@ use chinese::{ChineseQualityRule, FINEWEB_ZH, ZH_QUALITY_SIGNALS, ZH_REPETITION}
 use fineweb::{FINEWEB_EN, FineWebRule};
 use gopher::{GOPHER_QUALITY_SIGNALS, GOPHER_REPETITION, GopherQualityRule, RepetitionRule};
 use view::{is_terminal_en, is_terminal_zh};
+
+/// One numeric check of the rule table ([`QualityJudge::thresholds`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuleThreshold {
+    /// The rejection reason, `<rule>:<signal>`.
+    pub reason: &'static str,
+    /// The signal column it reads.
+    pub column: &'static str,
+    /// When it rejects: `value <op> limit`.
+    pub op: CheckOp,
+    /// The threshold.
+    pub limit: f64,
+    /// The language group the rule judges: `en`, `zh` or `all`.
+    pub lang: &'static str,
+}
+
+/// Ordinary pages the rule table is read with (every rule runs all its checks on them).
+const PROBE_EN: &str = "The river runs through the old town, and the people who live there have built \
+their houses close to the water for many years.\nIn the spring the water rises and the \
+farmers in the valley plant their fields with rice and beans.\nVisitors come in the summer \
+to walk along the banks, to eat in the small restaurants and to watch the boats.\nThe town \
+has a school, a market and a library that is open every day of the week.";
+const PROBE_ZH: &str = "这条河流经古老的小镇，住在那里的人们多年来一直把房子建在靠近水的地方。\n\
+春天河水上涨，山谷里的农民在田里种上水稻和豆子。\n夏天游客们来到这里，沿着河岸散步，\
+在小餐馆吃饭，看着来往的船只。\n镇上有一所学校、一个市场和一座每天开放的图书馆。";
 
 /// Errors building a [`QualityJudge`]: all are configuration mistakes.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +309,49 @@ impl QualityJudge {
     /// Names and types together.
     pub fn signal_defs(&self) -> &[SignalDef] {
         &self.defs
+    }
+
+    /// The numeric threshold checks of the enabled rules with the signal column each one
+    /// reads and the language group it applies to (`en`, `zh`, or `all`): the rule table
+    /// the report draws on the histograms. Read from the rules themselves by judging one
+    /// ordinary English and one ordinary Chinese page with checks recorded.
+    pub fn thresholds(&self) -> Vec<RuleThreshold> {
+        let checks = signal::record_checks(|| {
+            self.judge(PROBE_EN, "en", Some("https://example.org/page"));
+            self.judge(PROBE_ZH, "zh-Hans", Some("https://example.org/page"));
+        });
+        let mut out: Vec<RuleThreshold> = Vec::new();
+        for c in checks {
+            let Some((family, signal)) = c.reason.split_once(':') else {
+                continue;
+            };
+            let column = match c.reason {
+                "zh_fineweb:dup_line_char_frac" => "zh.fw_dup_line_char_frac".to_string(),
+                "blocklist:words" => "blocklist.word_ratio".to_string(),
+                _ => format!("{}.{signal}", family.split('_').next().unwrap_or(family)),
+            };
+            let Some(def) = self.defs.iter().find(|d| d.name == column) else {
+                continue;
+            };
+            if def.kind == SignalKind::Bool
+                || out.iter().any(|t| t.reason == c.reason && t.op == c.op)
+            {
+                continue;
+            }
+            let lang = match family.split('_').next() {
+                Some("zh") => "zh",
+                Some("blocklist") => "all",
+                _ => "en",
+            };
+            out.push(RuleThreshold {
+                reason: c.reason,
+                column: def.name,
+                op: c.op,
+                limit: c.limit,
+                lang,
+            });
+        }
+        out
     }
 
     /// Judges one document labelled `lang` (from the langid stage) with its URL, if any.

@@ -85,6 +85,68 @@ impl SignalValue {
     }
 }
 
+/// When a check rejects a document: `value <op> limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckOp {
+    /// Rejected below the limit.
+    Lt,
+    /// Rejected at or below the limit.
+    Le,
+    /// Rejected above the limit.
+    Gt,
+    /// Rejected at or above the limit.
+    Ge,
+}
+
+impl CheckOp {
+    /// `<`, `<=`, `>` or `>=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckOp::Lt => "<",
+            CheckOp::Le => "<=",
+            CheckOp::Gt => ">",
+            CheckOp::Ge => ">=",
+        }
+    }
+}
+
+/// One threshold check as a rule applies it (recorded by [`record_checks`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Check {
+    /// The rejection reason, `<rule>:<signal>`.
+    pub reason: &'static str,
+    /// When it rejects.
+    pub op: CheckOp,
+    /// The threshold.
+    pub limit: f64,
+}
+
+thread_local! {
+    static RECORDING: std::cell::RefCell<Option<Vec<Check>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns the threshold checks every [`Verdict`] on this thread made
+/// meanwhile, switched-off limits left out: how the rule table is read from the rules
+/// themselves rather than copied beside them.
+pub fn record_checks(f: impl FnOnce()) -> Vec<Check> {
+    RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    f();
+    RECORDING
+        .with(|r| r.borrow_mut().take())
+        .unwrap_or_default()
+}
+
+fn record(reason: &'static str, op: CheckOp, limit: Option<f64>) {
+    if let Some(limit) = limit {
+        RECORDING.with(|r| {
+            if let Some(v) = r.borrow_mut().as_mut() {
+                v.push(Check { reason, op, limit });
+            }
+        });
+    }
+}
+
 /// Collects the first rejection while checks run in a fixed order.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Verdict {
@@ -101,6 +163,7 @@ impl Verdict {
 
     /// Rejects when `value < limit`.
     pub fn min(&mut self, value: Option<f64>, limit: Limit<f64>, reason: &'static str) {
+        record(reason, CheckOp::Lt, limit.get());
         if let (Some(v), Some(l)) = (value, limit.get())
             && v < l
         {
@@ -110,6 +173,7 @@ impl Verdict {
 
     /// Rejects when `value <= limit`.
     pub fn min_exclusive(&mut self, value: Option<f64>, limit: Limit<f64>, reason: &'static str) {
+        record(reason, CheckOp::Le, limit.get());
         if let (Some(v), Some(l)) = (value, limit.get())
             && v <= l
         {
@@ -119,6 +183,7 @@ impl Verdict {
 
     /// Rejects when `value > limit`.
     pub fn max(&mut self, value: Option<f64>, limit: Limit<f64>, reason: &'static str) {
+        record(reason, CheckOp::Gt, limit.get());
         if let (Some(v), Some(l)) = (value, limit.get())
             && v > l
         {
@@ -128,6 +193,7 @@ impl Verdict {
 
     /// Rejects when `value >= limit`.
     pub fn max_exclusive(&mut self, value: Option<f64>, limit: Limit<f64>, reason: &'static str) {
+        record(reason, CheckOp::Ge, limit.get());
         if let (Some(v), Some(l)) = (value, limit.get())
             && v >= l
         {
@@ -137,6 +203,7 @@ impl Verdict {
 
     /// Rejects when the count `value < limit`.
     pub fn min_count(&mut self, value: u64, limit: Limit<u32>, reason: &'static str) {
+        record(reason, CheckOp::Lt, limit.get().map(f64::from));
         if let Some(l) = limit.get()
             && value < u64::from(l)
         {
@@ -146,6 +213,7 @@ impl Verdict {
 
     /// Rejects when the count `value > limit`.
     pub fn max_count(&mut self, value: u64, limit: Limit<u32>, reason: &'static str) {
+        record(reason, CheckOp::Gt, limit.get().map(f64::from));
         if let Some(l) = limit.get()
             && value > u64::from(l)
         {

@@ -315,3 +315,38 @@ fn kitchen_sink_never_panics() {
         }
     }
 }
+
+#[test]
+fn the_rule_table_is_read_from_the_rules() {
+    let j = judge();
+    let t = j.thresholds();
+    for r in &t {
+        eprintln!(
+            "{} {} {} {} {}",
+            r.reason,
+            r.column,
+            r.op.as_str(),
+            r.limit,
+            r.lang
+        );
+        assert!(j.signal_names().contains(&r.column), "{r:?}");
+    }
+    let find = |reason: &str, op: CheckOp| t.iter().find(|r| r.reason == reason && r.op == op);
+    assert_eq!(
+        find("gopher_quality:n_words", CheckOp::Lt).map(|r| r.limit),
+        Some(50.0)
+    );
+    assert_eq!(
+        find("gopher_quality:n_words", CheckOp::Gt).map(|r| r.limit),
+        Some(100_000.0)
+    );
+    assert_eq!(
+        find("zh_quality:n_chars", CheckOp::Lt).map(|r| r.lang),
+        Some("zh")
+    );
+    assert!(t.iter().any(|r| r.reason.starts_with("zh_repetition:")));
+    assert!(t.iter().any(|r| r.reason.starts_with("fineweb:")));
+    // Judging outside the recording records nothing.
+    j.judge("a b c", "en", None);
+    assert_eq!(j.thresholds(), t);
+}

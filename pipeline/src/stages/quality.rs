@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, SchemaRef};
 use rayon::prelude::*;
 use taojin_filters::quality::{BlocklistTexts, QualityJudge, SignalKind, SignalValue};
-use taojin_schemas::{QualitySpec, StageMode, TaskStats, columns};
+use taojin_schemas::{QualitySpec, StageMode, TaskStats, Threshold, columns};
 
 use super::MapStage;
 use crate::batch::{Processed, partition, text_column, with_columns, with_fields};
@@ -22,6 +22,7 @@ pub(super) struct QualityStage {
     judge: QualityJudge,
     drop: bool,
     fields: Vec<Field>,
+    thresholds: Vec<Threshold>,
 }
 
 impl QualityStage {
@@ -54,10 +55,22 @@ impl QualityStage {
                 Field::new(d.name, t, true)
             })
             .collect();
+        let thresholds = judge
+            .thresholds()
+            .into_iter()
+            .map(|t| Threshold {
+                reason: t.reason.into(),
+                column: t.column.into(),
+                op: t.op.as_str().into(),
+                limit: t.limit,
+                lang: t.lang.into(),
+            })
+            .collect();
         Ok(QualityStage {
             judge,
             drop: spec.mode == StageMode::Drop,
             fields,
+            thresholds,
         })
     }
 }
@@ -86,6 +99,9 @@ impl MapStage for QualityStage {
     }
 
     fn process(&self, batch: &RecordBatch, stats: &mut TaskStats) -> Result<Processed> {
+        if stats.thresholds.is_empty() {
+            stats.thresholds.clone_from(&self.thresholds);
+        }
         let text = text_column(batch)?;
         let lang = batch
             .column_by_name(columns::LANG)

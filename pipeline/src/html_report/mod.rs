@@ -16,6 +16,8 @@ use taojin_schemas::{RunStats, StageStats};
 use crate::error::{PipelineError, Result};
 use crate::sql::{json_rows as rows, part_files, queries_sampled, sample_files};
 
+mod thresholds;
+
 /// Removed examples shown per reason.
 const EXAMPLES: usize = 3;
 
@@ -44,6 +46,28 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// Labels longer than this are cut (the full label is the element's tooltip).
+const LABEL_CHARS: usize = 32;
+
+/// `label`, cut to [`LABEL_CHARS`] with an ellipsis, and whether it was cut.
+fn short(label: &str) -> (String, bool) {
+    if label.chars().count() <= LABEL_CHARS {
+        return (label.to_string(), false);
+    }
+    let mut cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+    cut.push('…');
+    (cut, true)
+}
+
+/// `unit` for one (`docs` → `doc`).
+fn unit_for(v: f64, unit: &str) -> &str {
+    if v == 1.0 {
+        unit.strip_suffix('s').unwrap_or(unit)
+    } else {
+        unit
+    }
+}
+
 /// Horizontal bars, one per (label, value), scaled to the largest.
 fn bars(rows: &[(String, f64)], unit: &str) -> String {
     let max = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1e-9);
@@ -55,16 +79,23 @@ fn bars(rows: &[(String, f64)], unit: &str) -> String {
     for (i, (label, v)) in rows.iter().enumerate() {
         let y = i * h;
         let len = (v / max * w).max(1.0);
+        let (shown, cut) = short(label);
+        let title = if cut {
+            format!("<title>{}</title>", esc(label))
+        } else {
+            String::new()
+        };
         let _ = write!(
             s,
-            "<text x=\"0\" y=\"{}\" class=\"l\">{}</text><rect x=\"230\" y=\"{}\" width=\"{len:.1}\" height=\"{}\" class=\"b\"/><text x=\"{:.1}\" y=\"{}\" class=\"v\">{} {unit}</text>",
+            "<text x=\"2\" y=\"{}\" class=\"l\">{title}{}</text><rect x=\"230\" y=\"{}\" width=\"{len:.1}\" height=\"{}\" class=\"b\"/><text x=\"{:.1}\" y=\"{}\" class=\"v\">{} {}</text>",
             y + 13,
-            esc(label),
+            esc(&shown),
             y + 2,
             h - 4,
             236.0 + len,
             y + 13,
-            fmt_num(*v)
+            fmt_num(*v),
+            unit_for(*v, unit)
         );
     }
     s.push_str("</svg>");
@@ -107,20 +138,30 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
             }
         };
         if let Some(l) = by_kind("langid") {
-            add(
-                "length",
-                &l,
-                format!(
-                    "SELECT lang, CAST(floor(log2(length(text) + 1)) AS BIGINT) AS b, count(*) AS n FROM \"{l}\" GROUP BY 1, 2 ORDER BY 1, 2"
+            // Kept rows and those removed for a low score (not those of other languages).
+            for (suffix, table, filter) in [
+                ("", l.clone(), "true"),
+                (
+                    "_removed",
+                    format!("{l}_removed"),
+                    "reason NOT LIKE 'lang:%'",
                 ),
-            );
-            add(
-                "score",
-                &l,
-                format!(
-                    "SELECT lang, CAST(floor(lang_score * 20) AS BIGINT) AS b, count(*) AS n FROM \"{l}\" GROUP BY 1, 2 ORDER BY 1, 2"
-                ),
-            );
+            ] {
+                add(
+                    &format!("length{suffix}"),
+                    &table,
+                    format!(
+                        "SELECT lang, CAST(floor(log2(length(text) + 1)) AS BIGINT) AS b, count(*) AS n FROM \"{table}\" WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+                    ),
+                );
+                add(
+                    &format!("score{suffix}"),
+                    &table,
+                    format!(
+                        "SELECT lang, CAST(least(floor(lang_score * 20), 19) AS BIGINT) AS b, count(*) AS n FROM \"{table}\" WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+                    ),
+                );
+            }
             if let Some(last) = &last {
                 add(
                     "final_lang",
@@ -159,6 +200,9 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
                 }
             }
         }
+        for st in stats.stages.iter().filter(|st| !st.thresholds.is_empty()) {
+            thresholds::queries(st, &mut add);
+        }
         if let Some(m) = by_kind("minhash_dedup") {
             for (suffix, table) in [("", m.clone()), ("_removed", format!("{m}_removed"))] {
                 add(
@@ -187,11 +231,14 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
         for st in &stats.stages {
             for reason in st.docs_removed.keys() {
                 let table = format!("{}_removed", st.name);
+                let evidence = evidence_column(st, reason)
+                    .map(|c| format!(", '{c}' AS signal, \"{c}\" AS value"))
+                    .unwrap_or_default();
                 add(
                     &format!("ex:{}:{reason}", st.name),
                     &table,
                     format!(
-                        "SELECT id, detail, substr(text, 1, 240) AS head FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
+                        "SELECT id, detail{evidence}, substr(text, 1, 240) AS head FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
                         reason.replace('\'', "''")
                     ),
                 );
@@ -204,6 +251,22 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
         map.insert(k, rows(&b)?);
     }
     Ok(map)
+}
+
+/// The signal column that shows why `stage` removed a document for `reason`, where the
+/// removed rows carry one.
+fn evidence_column<'a>(st: &'a StageStats, reason: &str) -> Option<&'a str> {
+    match st.kind.as_str() {
+        "langid" => Some("lang_score"),
+        "perplexity" => Some("ppl.doc"),
+        "safety" => Some("safety.score"),
+        "quality" => st
+            .thresholds
+            .iter()
+            .find(|t| t.reason == reason)
+            .map(|t| t.column.as_str()),
+        _ => None,
+    }
 }
 
 fn section(s: &mut String, title: &str) {
@@ -311,17 +374,23 @@ fn learned(
 
 /// Per-language histograms of `key` (rows of lang, bucket b, count n).
 fn histograms(s: &mut String, rows: &[Map<String, Value>], label: impl Fn(i64) -> String) {
-    let mut by_lang: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut by_lang: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     for r in rows {
         let lang = r.get("lang").map(text).unwrap_or_default();
         let b = r.get("b").and_then(Value::as_i64).unwrap_or(0);
-        by_lang
-            .entry(lang)
-            .or_default()
-            .push((label(b), r.get("n").map(num).unwrap_or(0.0)));
+        *by_lang.entry(lang).or_default().entry(b).or_default() +=
+            r.get("n").map(num).unwrap_or(0.0);
     }
     for (lang, bins) in by_lang {
-        let _ = write!(s, "<h3>{}</h3>{}", esc(&lang), bars(&bins, "docs"));
+        // Empty buckets between the first and the last are drawn too.
+        let (lo, hi) = (bins.keys().next().copied(), bins.keys().last().copied());
+        let rows: Vec<(String, f64)> = match (lo, hi) {
+            (Some(lo), Some(hi)) => (lo..=hi)
+                .map(|b| (label(b), bins.get(&b).copied().unwrap_or(0.0)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let _ = write!(s, "<h3>{}</h3>{}", esc(&lang), bars(&rows, "docs"));
     }
 }
 
@@ -411,12 +480,13 @@ fn shards(s: &mut String, m: &Manifest) {
             .map(|src| {
                 let v = serde_json::to_value(src).unwrap_or(Value::Null);
                 let get = |k: &str| v.get(k).map(text).unwrap_or_default();
+                let n = |k: &str| v.get(k).map(num).unwrap_or(0.0);
                 vec![
                     get("name"),
-                    get("documents"),
-                    get("tokens_target"),
-                    get("tokens_realized"),
-                    get("epochs"),
+                    fmt_num(n("documents").round()),
+                    fmt_num(n("tokens_target").round()),
+                    fmt_num(n("tokens_realized").round()),
+                    format!("{:.2}", n("epochs")),
                 ]
             })
             .collect();
@@ -427,7 +497,7 @@ fn shards(s: &mut String, m: &Manifest) {
                 "documents",
                 "planned tokens",
                 "realized tokens",
-                "epochs",
+                "planned epochs",
             ],
             &body,
         );
@@ -449,7 +519,7 @@ fn shards(s: &mut String, m: &Manifest) {
             .map(|(k, v)| {
                 (
                     format!(
-                        "{k} (×{:.2})",
+                        "{k} (×{:.2} realized)",
                         info.epochs_per_source.get(k).copied().unwrap_or(1.0)
                     ),
                     *v as f64,
@@ -471,6 +541,24 @@ fn shards(s: &mut String, m: &Manifest) {
         })
         .collect();
     table(s, &["shard", "split", "rows", "tokens"], &body);
+}
+
+/// `out` without `.` and `dir/..` steps (`jobs/../out/demo` reads `out/demo`).
+fn tidy(out: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut p = std::path::PathBuf::new();
+    for c in out.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(p.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                p.pop();
+            }
+            other => p.push(other),
+        }
+    }
+    p
 }
 
 /// The report page of the run under `out`.
@@ -545,10 +633,10 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>taojin report: {0}</title><style>\
          body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}\
-         .l{{font-size:12px}}.v{{font-size:11px;fill:#555}}.b{{fill:#3b7dd8}}pre{{white-space:pre-wrap;background:#f6f6f6;padding:4px}}\
+         .l{{font-size:12px}}.v{{font-size:11px;fill:#555}}.b{{fill:#3b7dd8}}.x{{fill:#e08a3c}}.t{{fill:#c00}}pre{{white-space:pre-wrap;background:#f6f6f6;padding:4px}}\
          </style></head><body><h1>taojin report: {0}</h1><p>{1}</p>",
         esc(&stats.job),
-        esc(&out.display().to_string())
+        esc(&tidy(out).display().to_string())
     );
     if let Some(a) = a {
         against(&mut s, a, out)?;
@@ -605,23 +693,29 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
             s.push_str("<h3>at the last stage (in the sampled part files)</h3>");
             table(&mut s, &["lang", "documents", "characters"], &body);
         }
-        if let Some(rows) = agg.get("length") {
+        let length = merged(&agg, "length");
+        if !length.is_empty() {
             section(
                 &mut s,
-                "Document length (characters, log2 buckets) per language",
+                "Document length (characters, log2 buckets) per language, at language ID",
             );
-            histograms(&mut s, rows, |b| {
+            histograms(&mut s, &length, |b| {
                 format!("{}–{}", (1i64 << b) - 1, (1i64 << (b + 1)) - 2)
             });
         }
-        if let Some(rows) = agg.get("score") {
-            section(&mut s, "Language score per language");
-            histograms(&mut s, rows, |b| {
+        let score = merged(&agg, "score");
+        if !score.is_empty() {
+            section(
+                &mut s,
+                "Language score per language (kept, and removed for a low score)",
+            );
+            histograms(&mut s, &score, |b| {
                 format!("{:.2}–{:.2}", b as f64 / 20.0, (b + 1) as f64 / 20.0)
             });
         }
     }
     learned(&mut s, out, &stats, &agg);
+    thresholds::render(&mut s, &stats, &agg);
     if agg.contains_key("sizes") || agg.contains_key("sizes_removed") {
         section(&mut s, "Near-duplicate clusters");
         let mut sizes: BTreeMap<i64, f64> = BTreeMap::new();
@@ -691,11 +785,26 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
             };
             let _ = write!(s, "<h3>{} — {}</h3>", esc(&st.name), esc(reason));
             for r in rows {
+                let detail = r
+                    .get("detail")
+                    .filter(|d| !d.is_null())
+                    .map(text)
+                    .unwrap_or_default();
+                let evidence = match (r.get("signal"), r.get("value")) {
+                    (Some(c), Some(v)) => format!("{} = {}", text(c), text(v)),
+                    _ => String::new(),
+                };
                 let _ = write!(
                     s,
                     "<p><b>{}</b> {}</p><pre>{}</pre>",
                     esc(&r.get("id").map(text).unwrap_or_default()),
-                    esc(&r.get("detail").map(text).unwrap_or_default()),
+                    esc([detail, evidence]
+                        .iter()
+                        .filter(|x| !x.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                        .as_str()),
                     esc(&r.get("head").map(text).unwrap_or_default())
                 );
             }
