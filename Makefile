@@ -62,9 +62,9 @@ chromium:
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 test: models .venv/.ready chromium
-	TAOJIN_MOTO_SERVER=$(CURDIR)/.venv/bin/moto_server $(CARGO) test -j $(JOBS) --workspace
+	TAOJIN_MOTO_SERVER=$(CURDIR)/.venv/bin/moto_server $(CARGO) test --release -j $(JOBS) --workspace
 	$(MAKE) pytest
-	bash scripts/slurm_check.sh $(TARGET_DIR)/debug/taojin
+	bash scripts/slurm_check.sh $(RELEASE_BIN)
 
 # make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs), kenlm (its scorer checks our n-gram models; built from source, under a minute) for the Python tests (the tiny-GPT test runs
 # on CPU), playwright (drives Debian's chromium for the report test; it downloads no browser), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
@@ -74,8 +74,8 @@ test: models .venv/.ready chromium
 	touch .venv/.ready
 
 pytest: .venv/.ready chromium
-	$(CARGO) build -j $(JOBS) -p taojin-pipeline --bin taojin
-	TAOJIN_BIN=$(TARGET_DIR)/debug/taojin .venv/bin/python -m pytest -q python/tests
+	$(CARGO) build --release -j $(JOBS) -p taojin-pipeline --bin taojin
+	TAOJIN_BIN=$(RELEASE_BIN) .venv/bin/python -m pytest -q python/tests
 
 check:
 	$(CARGO) fmt --all -- --check

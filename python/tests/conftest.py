@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("TAOJIN_BIN", os.path.join(HERE, "..", "..", "target", "debug", "taojin"))
+BIN = os.environ.get("TAOJIN_BIN", os.path.join(HERE, "..", "..", "target", "release", "taojin"))
 
 
 def demo_run(d, stages):
