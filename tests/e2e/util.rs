@@ -85,20 +85,15 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
 /// `removed = true`), in part order.
 pub fn column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<String>> {
     let mut out = Vec::new();
-    for path in part_files(&rows_dir(stage_dir, removed)) {
-        for batch in read_parquet(&path) {
-            let col = batch
-                .column_by_name(name)
-                .unwrap_or_else(|| panic!("no column {name}"));
-            if let Some(s) = col.as_string_opt::<i32>() {
-                out.extend(s.iter().map(|v| v.map(str::to_string)));
-            } else {
-                let b = col.as_binary::<i32>();
-                out.extend(
-                    b.iter()
-                        .map(|v| v.map(|v| String::from_utf8_lossy(v).into_owned())),
-                );
-            }
+    for col in arrays(stage_dir, name, removed) {
+        if let Some(s) = col.as_string_opt::<i32>() {
+            out.extend(s.iter().map(|v| v.map(str::to_string)));
+        } else {
+            let b = col.as_binary::<i32>();
+            out.extend(
+                b.iter()
+                    .map(|v| v.map(|v| String::from_utf8_lossy(v).into_owned())),
+            );
         }
     }
     out
@@ -145,17 +140,25 @@ fn rows_dir(stage_dir: &Path, removed: bool) -> PathBuf {
 /// A numeric column as `f64` (nulls as `None`), of the kept rows or the removed ones.
 pub fn f64_column(stage_dir: &Path, name: &str, removed: bool) -> Vec<Option<f64>> {
     let mut out = Vec::new();
-    for path in part_files(&rows_dir(stage_dir, removed)) {
-        for batch in read_parquet(&path) {
-            let col = batch
-                .column_by_name(name)
-                .unwrap_or_else(|| panic!("no column {name}"));
-            let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Float64)
-                .expect("a numeric column");
-            out.extend(col.as_primitive::<arrow::datatypes::Float64Type>().iter());
-        }
+    for col in arrays(stage_dir, name, removed) {
+        let col = arrow::compute::cast(&col, &arrow::datatypes::DataType::Float64)
+            .expect("a numeric column");
+        out.extend(col.as_primitive::<arrow::datatypes::Float64Type>().iter());
     }
     out
+}
+
+/// Column `name` of every batch of a stage's kept rows, or its removed ones.
+fn arrays(stage_dir: &Path, name: &str, removed: bool) -> Vec<arrow::array::ArrayRef> {
+    part_files(&rows_dir(stage_dir, removed))
+        .iter()
+        .flat_map(|p| read_parquet(p))
+        .map(|b| {
+            b.column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+                .clone()
+        })
+        .collect()
 }
 
 /// `n` with thousands separators, as the report writes counts.

@@ -188,9 +188,7 @@ impl Trainer {
 
     fn drain_counts(&mut self) -> Result<()> {
         for (g, c) in self.counts.drain() {
-            self.spilled
-                .push(rec(g, [c, 0, 0]))
-                .map_err(spill_error(&self.dir))?;
+            self.spilled.push(rec(g, [c, 0, 0])).map_err(spill_io)?;
         }
         Ok(())
     }
@@ -216,11 +214,10 @@ impl Trainer {
         self.drain_counts()?;
         self.counts = FxHashMap::default();
         let dir = self.dir.clone();
-        let io = spill_error(&dir);
         let mut runs = self.spilled.runs();
         let raw = std::mem::replace(&mut self.spilled, Sorter::new(suffix, 0, &dir))
             .finish()
-            .map_err(&io)?;
+            .map_err(spill_io)?;
         let half = self.memory / 2;
         let (adjusted, coc) = adjust(raw, n, &threshold, Sorter::new(forward, half, &dir))?;
         runs += adjusted.runs();
@@ -234,7 +231,7 @@ impl Trainer {
         }
         let vocab = self.words.len();
         let (parts, unigrams, mut ngrams) = interpolation_parts(
-            adjusted.finish().map_err(&io)?,
+            adjusted.finish().map_err(spill_io)?,
             n,
             vocab,
             &discounts,
@@ -242,7 +239,7 @@ impl Trainer {
         )?;
         runs += parts.runs();
         let (entries, joined_runs) = interpolate(
-            parts.finish().map_err(&io)?,
+            parts.finish().map_err(spill_io)?,
             n,
             &unigrams,
             self.memory,
@@ -262,8 +259,8 @@ impl Trainer {
                 .map_err(wio)?;
         }
         let mut section = 1;
-        for e in entries.finish().map_err(&io)? {
-            let e = e.map_err(&io)?;
+        for e in entries.finish().map_err(spill_io)? {
+            let e = e.map_err(spill_io)?;
             let l = len(&e.g);
             while section < l {
                 section += 1;
@@ -289,9 +286,10 @@ impl Trainer {
     }
 }
 
-fn spill_error(dir: &Path) -> impl Fn(std::io::Error) -> LmError + '_ {
-    move |source| LmError::Io {
-        path: format!("{} (train-lm spill files)", dir.display()),
+/// A failed read or write of the spill files (anonymous, so named by their role).
+fn spill_io(source: std::io::Error) -> LmError {
+    LmError::Io {
+        path: "train-lm spill files (--tmp)".into(),
         source,
     }
 }
@@ -312,10 +310,6 @@ fn adjust(
     let mut open = vec![(0u64, false); n + 1];
     let mut saw_unk = false;
     let mut prev: Option<(Gram, u64)> = None;
-    let dir_err = |e| LmError::Io {
-        path: "train-lm spill files".into(),
-        source: e,
-    };
     let mut close = |p: &Gram, count: u64, common: usize, out: &mut Sorter| -> Result<()> {
         let l = len(p);
         for j in (common + 1..=l).rev() {
@@ -326,7 +320,7 @@ fn adjust(
             }
             saw_unk |= j == 1 && p[l - 1] == UNK_ID;
             out.push(rec(gram(&p[l - j..l]), [adj, kept as u64, 0]))
-                .map_err(dir_err)?;
+                .map_err(spill_io)?;
             if j > 1 {
                 open[j - 1].0 += 1;
                 open[j - 1].1 |= kept;
@@ -336,7 +330,7 @@ fn adjust(
         Ok(())
     };
     for r in raw {
-        let r = r.map_err(dir_err)?;
+        let r = r.map_err(spill_io)?;
         match &mut prev {
             Some((g, c)) if *g == r.g => *c += r.v[0],
             _ => {
@@ -357,9 +351,11 @@ fn adjust(
         close(&p, c, 0, &mut out)?;
     }
     if !saw_unk {
-        out.push(rec(gram(&[UNK_ID]), [0, 1, 0])).map_err(dir_err)?;
+        out.push(rec(gram(&[UNK_ID]), [0, 1, 0]))
+            .map_err(spill_io)?;
     }
-    out.push(rec(gram(&[BOS_ID]), [0, 1, 0])).map_err(dir_err)?;
+    out.push(rec(gram(&[BOS_ID]), [0, 1, 0]))
+        .map_err(spill_io)?;
     Ok((out, coc))
 }
 
@@ -409,15 +405,11 @@ fn interpolation_parts(
     discounts: &[[f64; 3]],
     mut out: Sorter,
 ) -> Result<(Sorter, Vec<Unigram>, Vec<usize>)> {
-    let dir_err = |e| LmError::Io {
-        path: "train-lm spill files".into(),
-        source: e,
-    };
     let mut levels: Vec<Vec<Child>> = vec![Vec::new(); n + 2];
     let mut scratch: Vec<Child> = Vec::new();
     let mut kept_per_order = vec![0usize; n];
     for r in adjusted {
-        let r = r.map_err(dir_err)?;
+        let r = r.map_err(spill_io)?;
         let l = len(&r.g);
         scratch.clear();
         if l < n {
@@ -444,7 +436,7 @@ fn interpolation_parts(
                 let a = (c.count as f64 - discount(d, c.count)) / total as f64;
                 let b = c.gamma.map_or(NONE, f64::to_bits);
                 out.push(rec(c.g, [a.to_bits(), g.to_bits(), b]))
-                    .map_err(dir_err)?;
+                    .map_err(spill_io)?;
                 kept_per_order[l] += 1;
             }
             gamma = Some(g);
@@ -500,10 +492,6 @@ fn interpolate(
     memory: usize,
     dir: &Path,
 ) -> Result<(Sorter, usize)> {
-    let dir_err = |e| LmError::Io {
-        path: "train-lm spill files".into(),
-        source: e,
-    };
     let mut entries = Sorter::new(order_then_forward, memory / 4, dir);
     let mut this_order = Sorter::new(suffix, memory / 8, dir);
     let mut lower: Option<Sorted> = None;
@@ -511,7 +499,7 @@ fn interpolate(
     let mut runs = 0;
     let mut current = 2;
     for r in parts {
-        let r = r.map_err(dir_err)?;
+        let r = r.map_err(spill_io)?;
         let l = len(&r.g);
         if l != current {
             if l != current + 1 {
@@ -521,7 +509,7 @@ fn interpolate(
             }
             let done = std::mem::replace(&mut this_order, Sorter::new(suffix, memory / 8, dir));
             runs += done.runs();
-            lower = Some(done.finish().map_err(dir_err)?);
+            lower = Some(done.finish().map_err(spill_io)?);
             lower_head = None;
             current = l;
         }
@@ -537,7 +525,7 @@ fn interpolate(
                     _ => {}
                 }
                 lower_head = match lower.as_mut().and_then(Iterator::next) {
-                    Some(h) => Some(h.map_err(dir_err)?),
+                    Some(h) => Some(h.map_err(spill_io)?),
                     None => break,
                 };
             }
@@ -554,7 +542,7 @@ fn interpolate(
         if l < n {
             this_order
                 .push(rec(r.g, [p.to_bits(), 0, 0]))
-                .map_err(dir_err)?;
+                .map_err(spill_io)?;
         }
         let backoff = if r.v[2] == NONE {
             0.0
@@ -570,7 +558,7 @@ fn interpolate(
                     0,
                 ],
             ))
-            .map_err(dir_err)?;
+            .map_err(spill_io)?;
     }
     runs += this_order.runs();
     Ok((entries, runs))

@@ -47,22 +47,21 @@ fn width(t: &Threshold) -> f64 {
 fn moved(t: &Threshold) -> (String, String, String) {
     let c = quote(&t.column);
     let (l, lo, hi) = (lit(t.limit), lit(t.limit * 0.9), lit(t.limit * 1.1));
-    let pair = |a: String, b: String| (a, b);
     let (stricter, looser) = match t.op.as_str() {
         // Removed below the limit: stricter raises it, looser lowers it.
-        "<" => pair(
+        "<" => (
             format!("{c} >= {l} AND {c} < {hi}"),
             format!("{c} >= {lo} AND {c} < {l}"),
         ),
-        "<=" => pair(
+        "<=" => (
             format!("{c} > {l} AND {c} <= {hi}"),
             format!("{c} > {lo} AND {c} <= {l}"),
         ),
-        ">" => pair(
+        ">" => (
             format!("{c} > {lo} AND {c} <= {l}"),
             format!("{c} > {l} AND {c} <= {hi}"),
         ),
-        _ => pair(
+        _ => (
             format!("{c} >= {lo} AND {c} < {l}"),
             format!("{c} >= {l} AND {c} < {hi}"),
         ),
