@@ -67,10 +67,10 @@ test: models .venv/.ready chromium
 	bash scripts/slurm_check.sh $(RELEASE_BIN)
 
 # make test needs a venv: pyarrow, numpy, pytest, pyyaml, torch, megatron-core (its IndexedDataset reads the export), duckdb, polars and datasets (they read the Parquet outputs), kenlm (its scorer checks our n-gram models; built from source, under a minute) for the Python tests (the tiny-GPT test runs
-# on CPU), playwright (drives Debian's chromium for the report test; it downloads no browser), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
+# on CPU), playwright (drives Debian's chromium for the report test; it downloads no browser), ray (a real local cluster runs the Ray launcher's test), moto[server] as the S3 test server; made once in .venv (torch is large: minutes the first time).
 .venv/.ready: python/pyproject.toml Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1" "kenlm==0.3.0" "playwright==1.65.2"
+	.venv/bin/pip install -q --disable-pip-version-check "pyarrow>=14" "numpy>=1.24" "pytest>=7" "pyyaml>=6" "moto[server]==5.2.5" "torch>=2.0" "warcio==1.8.1" "megatron-core==0.16.1" "duckdb==1.4.2" "polars==1.35.2" "datasets==4.4.1" "kenlm==0.3.0" "playwright==1.65.2" "ray==2.52.1"
 	touch .venv/.ready
 
 pytest: .venv/.ready chromium
@@ -90,6 +90,7 @@ bench: build models
 	python3 bench/tokenize_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 	$(MAKE) .venv/.ready && .venv/bin/python bench/s3_bench.py --taojin $(RELEASE_BIN)
 	.venv/bin/python bench/learned_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --model $(CURDIR)/models/lid.176.ftz
+	.venv/bin/python bench/ray_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS)
 	$(MAKE) bench-web
 
 # Main-text extraction beside trafilatura and resiliparse (F1 per language, pages/s per core).

@@ -88,6 +88,10 @@ enum Command {
     Plan {
         /// The job file (TOML).
         job: PathBuf,
+        /// Print the steps as JSON, with the job's `[ray]` table (what the Ray launcher
+        /// `python -m taojin_ray` reads).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the funnel of a finished run.
     Stats {
@@ -326,6 +330,37 @@ fn parse_threads(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// `taojin plan --json`: the job, its output, its steps in order (with the tasks each
+/// still has to run) and its `[ray]` table.
+fn plan_json(
+    job: &LoadedJob,
+    path: &std::path::Path,
+    plan: &taojin_pipeline::plan::Plan,
+) -> anyhow::Result<String> {
+    let output = match job.remote()? {
+        Some(r) => r.url(),
+        None => std::path::absolute(&plan.output)?.display().to_string(),
+    };
+    let steps: Vec<serde_json::Value> = taojin_pipeline::engine::steps(plan)
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "phase": s.phase.as_str(),
+                "tasks": s.tasks,
+                "pending": taojin_pipeline::engine::pending(plan, s).len(),
+            })
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&serde_json::json!({
+        "job": job.spec.job.name,
+        "job_file": std::path::absolute(path)?,
+        "output": output,
+        "steps": steps,
+        "ray": job.spec.ray.clone().unwrap_or_default(),
+    }))?)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
@@ -436,9 +471,12 @@ fn dispatch(command: Command) -> Result<()> {
             let d = taojin_pipeline::mix_dry_run::dry_run_job(&loaded, stage.as_deref(), threads)?;
             print_stdout(&taojin_pipeline::mix_dry_run::render_dry_run(&d))
         }
-        Command::Plan { job } => {
+        Command::Plan { job, json } => {
             let loaded = LoadedJob::load(&job)?;
             let plan = taojin_pipeline::plan::plan(&loaded)?;
+            if json {
+                return print_stdout(&(plan_json(&loaded, &job, &plan)? + "\n"));
+            }
             let files: usize = plan.splits.iter().map(|s| s.parts.len()).sum();
             let mut text = format!(
                 "job {}: {} inputs, {} file pieces, {} tasks per stage, output {}\n",

@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::bytesize::ByteSize;
+
 pub use crate::stages::classifier::ClassifierSpec;
 pub use crate::stages::dedup::{
     ExactDedupSpec, LineDedupSpec, MinhashDedupSpec, SubstringDedupSpec, SurvivorRule,
@@ -62,6 +64,10 @@ pub struct JobSpec {
     /// `[k8s]`: settings for `taojin k8s` (not part of any config hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k8s: Option<K8sSpec>,
+    /// `[ray]`: settings for the Ray launcher `python -m taojin_ray` (not part of any
+    /// config hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ray: Option<RaySpec>,
 }
 
 /// `[storage]`: where S3 is and where outputs on S3 are staged locally.
@@ -150,6 +156,36 @@ pub struct K8sSpec {
     /// Pods running at once per Job (default: all of its tasks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<usize>,
+}
+
+/// `[ray]`: how the Ray launcher (`python -m taojin_ray JOB`) places the job's tasks.
+/// `taojin plan JOB --json` hands it to the launcher with byte sizes already parsed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaySpec {
+    /// The cluster, as `ray.init(address=…)` takes it (`RAY_ADDRESS` overrides it;
+    /// neither: `auto`, the cluster this machine belongs to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// CPUs Ray reserves per task (default 1); also the task's `--threads`. A reduce
+    /// step takes a whole node instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_per_task: Option<usize>,
+    /// Memory Ray reserves per task, e.g. `"4GiB"` (default: none reserved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ByteSize>,
+    /// Retries of a failed task (its process exited non-zero or its worker died),
+    /// with exponential backoff, before the job stops (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Seconds before the first retry; doubles with each further one, at most 60 s
+    /// (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_s: Option<f64>,
+    /// Ray's `runtime_env` for every task, passed through as is (`env_vars`,
+    /// `working_dir` holding the binary and models, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_env: Option<serde_json::Value>,
 }
 
 /// What to do with a record that cannot be read (bad JSON, invalid UTF-8, …).
@@ -651,6 +687,23 @@ kind = "normalize"
             spec.stage_hashes(1, "g", &[]),
             "input files are part of the hash"
         );
+    }
+
+    #[test]
+    fn the_ray_table_parses_sizes_and_passes_runtime_env_through() {
+        let text = format!(
+            "{MINIMAL}\n[ray]\ncpus_per_task = 4\nmemory = \"2GiB\"\nmax_retries = 5\n\
+             runtime_env = {{ env_vars = {{ A = \"1\" }}, working_dir = \"/srv/tj\" }}\n"
+        );
+        let spec = JobSpec::from_toml(&text).expect("valid");
+        let ray = spec.ray.clone().expect("ray table");
+        assert_eq!(ray.memory, Some(ByteSize(2 << 30)));
+        let json = serde_json::to_value(&ray).expect("json");
+        assert_eq!(json["memory"], 2u64 << 30);
+        assert_eq!(json["runtime_env"]["env_vars"]["A"], "1");
+        assert_eq!(json["cpus_per_task"], 4);
+        let err = JobSpec::from_toml(&text.replace("max_retries", "retries")).expect_err("unknown");
+        assert!(err.to_string().contains("retries"), "{err}");
     }
 
     #[test]

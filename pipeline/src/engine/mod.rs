@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
-use taojin_schemas::{RunStats, StageStats};
+use taojin_schemas::{RunStats, StageStats, TaskStats};
 
 use crate::error::{PipelineError, Result};
 use crate::global::{GlobalCtx, GlobalStage};
@@ -182,10 +182,24 @@ pub fn run_step(
         }
         _ => {
             let n = worker.run_step(&plan, step, &mine, &mut None)?;
-            Ok(match n {
+            let mut line = match n {
                 0 => format!("{}: tasks {mine:?} already done", step.name),
                 _ => format!("{}: ran tasks {mine:?}", step.name),
-            })
+            };
+            if step.finishes_stage() {
+                let dir = StageDir::new(&plan.output, &plan.stages[step.stage]);
+                let (mut docs, mut bytes) = (0, 0);
+                for &t in &mine {
+                    let path = dir.task(t).stats;
+                    let bytes_of = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+                    let s: TaskStats = serde_json::from_slice(&bytes_of)
+                        .map_err(|e| stage_dir::corrupt(&path, e))?;
+                    docs += s.docs_in;
+                    bytes += s.bytes_in;
+                }
+                line.push_str(&format!(" ({docs} docs in, {bytes} bytes in)"));
+            }
+            Ok(line)
         }
     }
 }

@@ -35,6 +35,22 @@ pub enum Phase {
     Finalize,
 }
 
+impl Phase {
+    /// Its name in `taojin plan --json` (what a launcher keys placement on).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Prepare => "prepare",
+            Phase::Map => "map",
+            Phase::Ids => "ids",
+            Phase::Setup => "setup",
+            Phase::GlobalMap => "global_map",
+            Phase::Reduce => "reduce",
+            Phase::Apply => "apply",
+            Phase::Finalize => "finalize",
+        }
+    }
+}
+
 /// One step of a job.
 #[derive(Debug, Clone)]
 pub struct Step {
