@@ -16,7 +16,8 @@ import time
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 
 
-def _free_port():
+def free_port():
+    """A TCP port free on loopback now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -54,7 +55,7 @@ def local_cluster(nodes=2, cpus=2, object_store_bytes=100_000_000):
     if not os.path.exists(RAY):
         raise RuntimeError(f"no `ray` beside {sys.executable}: pip install ray")
     tmp = tempfile.mkdtemp(prefix="tjray-", dir="/tmp")  # short: Ray's socket paths
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     common = ["--block", "--num-cpus", str(cpus), "--node-ip-address", "127.0.0.1",
               "--object-store-memory", str(object_store_bytes), "--disable-usage-stats"]
     started, logs = [], []

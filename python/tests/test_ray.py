@@ -4,7 +4,9 @@ CPUs. The demo job (jobs/demo.toml, its paths pointed at data the test makes) th
 Ray writes the same bytes as a local `taojin run`; a task whose Ray worker is killed and
 a task that crashes at taojin's fail point are retried with the result unchanged; a task
 failing every time stops the job with its stderr; a second driver on the same output is
-refused while the first runs. Every process the cluster started is stopped at the end."""
+refused while the first runs; with an `s3://` output (a moto server) and a staging folder
+per task, the bucket ends up holding the local run's bytes. Every process the cluster
+started is stopped at the end."""
 
 import json
 import os
@@ -20,7 +22,7 @@ from conftest import BIN, HERE
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-from taojin_ray.local import local_cluster  # noqa: E402
+from taojin_ray.local import free_port, local_cluster  # noqa: E402
 
 MODEL = os.path.join(ROOT, "models", "lid.176.ftz")
 RAY_TABLE = '\n[ray]\ncpus_per_task = 1\nmemory = "400MiB"\nmax_retries = 2\nretry_backoff_s = 0.2\n'
@@ -183,3 +185,64 @@ def test_a_second_driver_on_the_same_output_is_refused(cluster, template, local,
     assert second.returncode == 1, err2
     assert "another taojin_ray driver is running on" in err2 and "pid" in err2
     _assert_same_outputs(d, local)
+
+
+@pytest.fixture
+def moto(tmp_path):
+    """A moto S3 server on loopback (the test venv's `moto_server`) with bucket `taojin`."""
+    import boto3
+
+    server = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    assert os.path.exists(server), f"no {server}: make test installs moto[server]"
+    port = free_port()
+    log = open(tmp_path / "moto.log", "w")
+    p = subprocess.Popen([server, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
+                      aws_secret_access_key="testing", region_name="us-east-1")
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                s3.create_bucket(Bucket="taojin")
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield url, s3
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        log.close()
+
+
+def test_an_s3_output_through_ray_equals_a_local_run(cluster, template, local, moto, tmp_path):
+    url, s3 = moto
+    d = _copy(template, tmp_path, "job")
+    job = (d / "job.toml").read_text()
+    assert 'output = "out"' in job
+    # The output lives only in the bucket; every task stages it in a folder of its own,
+    # so tasks share nothing but the bucket (and the job folder: job file, inputs, models).
+    # Credentials and the endpoint reach the workers through [ray] runtime_env.
+    creds = 'AWS_ACCESS_KEY_ID = "testing", AWS_SECRET_ACCESS_KEY = "testing", AWS_REGION = "us-east-1"'
+    job = job.replace('output = "out"', 'output = "s3://taojin/ray-run"').replace(
+        "retry_backoff_s = 0.2\n", f"retry_backoff_s = 0.2\nruntime_env = {{ env_vars = {{ {creds} }} }}\n")
+    job += f'\n[storage.s3]\nendpoint_url = "{url}"\nforce_path_style = true\n'
+    (d / "job.toml").write_text(job)
+    w = _wrapper(d, 'export TAOJIN_STAGING_DIR=$(mktemp -d "$MARK/staging-XXXXXX")')
+    rc, out, err = _driver(cluster, d, taojin=w)
+    assert rc == 0, err
+    assert len(list(d.glob("staging-*"))) > 100  # one per task
+    theirs = _outputs(local)
+    del theirs["tok.json"]
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="taojin", Prefix="ray-run/")
+            for o in page.get("Contents", [])]
+    mine = {}
+    for k in keys:
+        rel = os.path.join("out", k[len("ray-run/"):])
+        if rel in theirs:
+            mine[rel] = s3.get_object(Bucket="taojin", Key=k)["Body"].read()
+    assert sorted(mine) == sorted(theirs)
+    assert not [f for f in mine if mine[f] != theirs[f]]
+    assert (d / "tok.json").read_bytes() == (local / "tok.json").read_bytes()
