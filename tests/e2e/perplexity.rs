@@ -257,6 +257,27 @@ fn scores_bucket_and_drop_by_the_run_s_percentiles() {
             .iter()
             .all(|id| junk_en.contains(&id.as_ref().expect("id")))
     );
+    // The report draws the limit on English's histogram, stacked kept/removed, and on
+    // no other language's; the removed bars add up to what the stage removed.
+    let page = std::fs::read_to_string(ws.path("out/report.html")).expect("report");
+    let note = format!("max_ppl = {cut:.3} (removed above it)");
+    assert_eq!(page.matches(&note).count(), 1, "{note}");
+    let section = &page[page.find("Perplexity per language").expect("section")..];
+    let en = &section[section.find("<h3>en</h3>").expect("en histogram")..];
+    let en = &en[..en.find("</svg>").expect("svg end")];
+    assert!(en.contains(&note));
+    let drawn_removed: usize = en
+        .split(" kept, ")
+        .skip(1)
+        .filter_map(|t| {
+            t.split(" removed")
+                .next()?
+                .replace(',', "")
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(drawn_removed, junk_en.len());
 }
 
 #[test]

@@ -54,6 +54,10 @@ pub struct LangCutoffs {
     pub tail_from: u32,
     /// The two percentile perplexities (bin lower edges), for people.
     pub ppl: [f64; 2],
+    /// `max_ppl` for this language: documents above it are removed as
+    /// `perplexity:tail` in `drop` mode whatever their bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ppl: Option<f64>,
 }
 
 fn bin(ppl: f32) -> u32 {
@@ -224,6 +228,7 @@ impl GlobalStage for PerplexityStage {
                     head_below: lo,
                     tail_from: hi,
                     ppl: [bin_ppl(lo), bin_ppl(hi)],
+                    max_ppl: PerplexitySpec::key_for(&self.spec.max_ppl, lang).copied(),
                 },
             );
         }

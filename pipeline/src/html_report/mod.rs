@@ -5,7 +5,7 @@
 //! and reason, languages, length and language-score distributions per language,
 //! duplicate clusters, the mix and the shards, removed examples per reason, timings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -128,12 +128,12 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
             .map(|s| s.name.clone())
     };
     let last = stats.stages.last().map(|s| s.name.clone());
-    let mut keys = Vec::new();
+    let mut keys: Vec<(String, String)> = Vec::new();
     let results = queries_sampled(out, SAMPLE_FILES, |tables| {
         let mut qs = Vec::new();
         let mut add = |key: &str, table: &str, sql: String| {
             if tables.iter().any(|t| t == table) {
-                keys.push(key.to_string());
+                keys.push((key.to_string(), table.to_string()));
                 qs.push(sql);
             }
         };
@@ -238,7 +238,7 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
                     &format!("ex:{}:{reason}", st.name),
                     &table,
                     format!(
-                        "SELECT id, detail{evidence}, substr(text, 1, 240) AS head FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
+                        "SELECT id, detail{evidence} FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
                         reason.replace('\'', "''")
                     ),
                 );
@@ -247,10 +247,60 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
         qs
     })?;
     let mut map = BTreeMap::new();
-    for (k, b) in keys.into_iter().zip(results) {
-        map.insert(k, rows(&b)?);
+    for ((k, _), b) in keys.iter().zip(results) {
+        map.insert(k.clone(), rows(&b)?);
     }
+    add_heads(out, &keys, &mut map)?;
     Ok(map)
+}
+
+/// Example rows (`ex:*`, `thr:*_near`) get the first characters of their text as `head`,
+/// read by one query per table for every example's id: the text column is the bulk of a
+/// part file, so it is decoded once per table, not once per example query.
+fn add_heads(
+    out: &Path,
+    keys: &[(String, String)],
+    map: &mut BTreeMap<String, Vec<Map<String, Value>>>,
+) -> Result<()> {
+    let examples = |k: &str| k.starts_with("ex:") || k.ends_with("_near");
+    let mut wanted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (k, table) in keys.iter().filter(|(k, _)| examples(k)) {
+        let ids = map.get(k).into_iter().flatten().filter_map(|r| r.get("id"));
+        wanted.entry(table).or_default().extend(ids.map(text));
+    }
+    wanted.retain(|_, ids| !ids.is_empty());
+    let tables: Vec<&str> = wanted.keys().copied().collect();
+    let results = queries_sampled(out, SAMPLE_FILES, |_| {
+        wanted
+            .iter()
+            .map(|(table, ids)| {
+                let list: Vec<String> = ids
+                    .iter()
+                    .map(|id| format!("'{}'", id.replace('\'', "''")))
+                    .collect();
+                format!(
+                    "SELECT id, substr(text, 1, 240) AS head FROM \"{table}\" WHERE id IN ({})",
+                    list.join(", ")
+                )
+            })
+            .collect()
+    })?;
+    let mut heads: BTreeMap<(&str, String), Value> = BTreeMap::new();
+    for (table, b) in tables.iter().zip(results) {
+        for mut r in rows(&b)? {
+            let id = r.get("id").map(text).unwrap_or_default();
+            heads.insert((table, id), r.remove("head").unwrap_or(Value::Null));
+        }
+    }
+    for (k, table) in keys.iter().filter(|(k, _)| examples(k)) {
+        for r in map.get_mut(k).into_iter().flatten() {
+            let id = r.get("id").map(text).unwrap_or_default();
+            if let Some(h) = heads.get(&(table.as_str(), id)) {
+                r.insert("head".into(), h.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The signal column that shows why `stage` removed a document for `reason`, where the
@@ -331,9 +381,10 @@ fn learned(
             "Perplexity per language (all documents the stage scored)",
         );
         let path = out.join(&st.name).join("_work").join("cutoffs.json");
-        if let Ok(c) = std::fs::read(&path).map_err(|_| ()).and_then(|b| {
-            serde_json::from_slice::<crate::global::perplexity::Cutoffs>(&b).map_err(|_| ())
-        }) {
+        let cutoffs = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<crate::global::perplexity::Cutoffs>(&b).ok());
+        if let Some(c) = &cutoffs {
             let body: Vec<Vec<String>> = c
                 .langs
                 .iter()
@@ -343,19 +394,24 @@ fn learned(
                         fmt_num(l.docs as f64),
                         format!("{:.0}", l.ppl[0]),
                         format!("{:.0}", l.ppl[1]),
+                        l.max_ppl.map_or("–".into(), fmt_num),
                     ]
                 })
                 .collect();
-            s.push_str("<h3>buckets: head below the first cut-off, tail from the second</h3>");
-            table(s, &["lang", "scored", "head below", "tail from"], &body);
+            s.push_str("<h3>buckets: head below the first cut-off, tail from the second; removed above max_ppl</h3>");
+            table(
+                s,
+                &["lang", "scored", "head below", "tail from", "max_ppl"],
+                &body,
+            );
         }
-        histograms(s, &merged(agg, "ppl"), |b| {
-            format!(
-                "{:.0}–{:.0}",
-                10f64.powf(b as f64 / 4.0),
-                10f64.powf((b + 1) as f64 / 4.0)
-            )
-        });
+        let max_ppl = |lang: &str| {
+            cutoffs
+                .as_ref()
+                .and_then(|c| c.langs.get(lang))
+                .and_then(|l| l.max_ppl)
+        };
+        ppl_histograms(s, agg, max_ppl);
     }
     if stats.stages.iter().any(|st| st.kind == "safety") {
         section(
@@ -373,6 +429,65 @@ fn learned(
 }
 
 /// Per-language histograms of `key` (rows of lang, bucket b, count n).
+/// Perplexity per language, 4 buckets per decade. Where the language has a `max_ppl`,
+/// kept and removed documents are stacked and the limit is a line at the first bucket
+/// edge at or above it (exact when it is a power of 10^¼, like 1,000).
+fn ppl_histograms(
+    s: &mut String,
+    agg: &BTreeMap<String, Vec<Map<String, Value>>>,
+    max_ppl: impl Fn(&str) -> Option<f64>,
+) {
+    let label = |b: i64| {
+        format!(
+            "{:.0}–{:.0}",
+            10f64.powf(b as f64 / 4.0),
+            10f64.powf((b + 1) as f64 / 4.0)
+        )
+    };
+    let mut by_lang: BTreeMap<String, BTreeMap<i64, (f64, f64)>> = BTreeMap::new();
+    for (k, removed) in [("ppl", false), ("ppl_removed", true)] {
+        for r in agg.get(k).into_iter().flatten() {
+            let lang = r.get("lang").map(text).unwrap_or_default();
+            let b = r.get("b").and_then(Value::as_i64).unwrap_or(0);
+            let n = r.get("n").map(num).unwrap_or(0.0);
+            let e = by_lang.entry(lang).or_default().entry(b).or_default();
+            if removed { e.1 += n } else { e.0 += n }
+        }
+    }
+    for (lang, bins) in by_lang {
+        let Some(limit) = max_ppl(&lang) else {
+            let rows: Vec<Map<String, Value>> = bins
+                .iter()
+                .map(|(&b, &(k, r))| {
+                    let mut m = Map::new();
+                    m.insert("lang".into(), Value::from(lang.clone()));
+                    m.insert("b".into(), Value::from(b));
+                    m.insert("n".into(), Value::from(k + r));
+                    m
+                })
+                .collect();
+            histograms(s, &rows, &label);
+            continue;
+        };
+        let edge = (limit.max(1.0).log10() * 4.0 - 1e-9).ceil() as i64;
+        let lo = bins.keys().next().copied().unwrap_or(edge).min(edge);
+        let hi = bins.keys().last().copied().unwrap_or(edge).max(edge);
+        let rows: Vec<(String, f64, f64)> = (lo..=hi)
+            .map(|b| {
+                let (k, r) = bins.get(&b).copied().unwrap_or((0.0, 0.0));
+                (label(b), k, r)
+            })
+            .collect();
+        let note = format!("max_ppl = {} (removed above it)", fmt_num(limit));
+        let _ = write!(
+            s,
+            "<h3>{}</h3>{}",
+            esc(&lang),
+            thresholds::drawn(&rows, (edge - lo) as usize, &note)
+        );
+    }
+}
+
 fn histograms(s: &mut String, rows: &[Map<String, Value>], label: impl Fn(i64) -> String) {
     let mut by_lang: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     for r in rows {

@@ -112,7 +112,7 @@ pub(super) fn queries(st: &StageStats, add: &mut dyn FnMut(&str, &str, String)) 
                 &format!("thr:{}:{i}_near", st.name),
                 &kept,
                 format!(
-                    "SELECT id, {c} AS v, substr(text, 1, 200) AS head FROM \"{kept}\" \
+                    "SELECT id, {c} AS v FROM \"{kept}\" \
                      WHERE {c} IS NOT NULL ORDER BY abs({c} - {}), id LIMIT {NEAR}",
                     lit(t.limit)
                 ),
@@ -137,7 +137,7 @@ fn limit_text(v: f64) -> String {
 }
 
 /// Stacked bars per bin (kept, removed by any rule) with the threshold as a line.
-fn drawn(bins: &[(String, f64, f64)], line_at: usize, note: &str) -> String {
+pub(super) fn drawn(bins: &[(String, f64, f64)], line_at: usize, note: &str) -> String {
     let max = bins.iter().map(|b| b.1 + b.2).fold(0.0, f64::max).max(1e-9);
     let (h, w, x0) = (16usize, 420.0, 150.0);
     // A 6 px gap at the threshold holds the line, clear of labels and bars.
