@@ -3,14 +3,13 @@
 //! run kept to the end and the other did not, each with where it left the other run. The
 //! data-mix experiment loop: change a threshold or a weight, rerun into a new folder, diff.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray};
 use serde::Serialize;
 use taojin_schemas::RunStats;
 use taojin_schemas::manifest::Manifest;
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{PipelineError, Result};
 
@@ -68,52 +67,84 @@ fn load_manifest(out: &Path) -> Option<Manifest> {
     serde_json::from_str(&text).ok()
 }
 
-/// The ids the last stage of a run kept.
-fn final_ids(out: &Path, stats: &RunStats) -> Result<BTreeSet<String>> {
-    let Some(last) = stats.stages.last() else {
-        return Ok(BTreeSet::new());
+/// Documents one run kept to its last stage and the other did not, each way: how many,
+/// and the `n` first by `xxh3(id)` (a deterministic spread-out sample). An anti-join of the
+/// two id columns, sort-merge with spilling, so a run of any size fits in memory.
+fn moved_ids(
+    a: &Path,
+    b: &Path,
+    sa: &RunStats,
+    sb: &RunStats,
+    n: usize,
+    memory: usize,
+) -> Result<[(u64, Vec<String>); 2]> {
+    let (Some(la), Some(lb)) = (sa.stages.last(), sb.stages.last()) else {
+        return Ok([(0, Vec::new()), (0, Vec::new())]);
     };
-    let batches = crate::sql::query(out, &format!("SELECT id FROM \"{}\"", last.name))?;
-    let mut ids = BTreeSet::new();
-    for b in &batches {
-        let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
-        let col = col
-            .as_string_opt::<i32>()
-            .ok_or_else(|| PipelineError::Internal("diff: id column is not a string".into()))?;
-        ids.extend(
-            (0..col.len())
-                .filter(|&i| col.is_valid(i))
-                .map(|i| col.value(i).to_string()),
-        );
+    let tables = [
+        ("a".to_string(), a.join(&la.name)),
+        ("b".to_string(), b.join(&lb.name)),
+    ];
+    let mut queries = Vec::new();
+    for (x, y) in [("a", "b"), ("b", "a")] {
+        let only = format!("{x} LEFT ANTI JOIN {y} ON {x}.id = {y}.id");
+        queries.push(format!("SELECT count(*) AS n FROM {only}"));
+        queries.push(format!(
+            "SELECT CAST({x}.id AS VARCHAR) AS moved FROM {only} ORDER BY xxh3({x}.id), {x}.id LIMIT {n}"
+        ));
     }
-    Ok(ids)
-}
-
-/// A deterministic spread-out sample of `ids` (by id hash), explained in `other`.
-fn sample(ids: Vec<&String>, other: &Path, n: usize) -> Result<(u64, Vec<Moved>)> {
-    let total = ids.len() as u64;
-    let mut picked: Vec<&String> = ids;
-    picked.sort_by_key(|id| (xxh3_64(id.as_bytes()), id.as_str()));
-    picked.truncate(n);
-    let picked: Vec<String> = picked.into_iter().cloned().collect();
-    if picked.is_empty() {
-        return Ok((total, Vec::new()));
-    }
-    let explained = crate::explain::explain(other, &picked)?;
-    Ok((
-        total,
-        explained
-            .into_iter()
-            .map(|e| Moved {
-                id: e.id,
-                there: e.outcome,
+    let r = crate::sql::queries_in_memory(&tables, memory, &queries).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("Resources exhausted") || text.contains("Not enough memory") {
+            PipelineError::Config(format!(
+                "joining the two runs' ids needs more than --memory {} MiB here: give it more ({text})",
+                memory >> 20
+            ))
+        } else {
+            e
+        }
+    })?;
+    let side = |count: &[arrow::array::RecordBatch], ids: &[arrow::array::RecordBatch]| {
+        let total = count
+            .first()
+            .and_then(|b| {
+                b.column(0)
+                    .as_primitive_opt::<arrow::datatypes::Int64Type>()
             })
-            .collect(),
-    ))
+            .map_or(0, |c| c.value(0).max(0) as u64);
+        let mut picked = Vec::new();
+        for b in ids {
+            let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
+            let col = col
+                .as_string_opt::<i32>()
+                .ok_or_else(|| PipelineError::Internal("diff: id column is not a string".into()))?;
+            picked.extend((0..col.len()).map(|i| col.value(i).to_string()));
+        }
+        Ok::<_, PipelineError>((total, picked))
+    };
+    Ok([side(&r[0], &r[1])?, side(&r[2], &r[3])?])
 }
 
-/// Compares run `a` with run `b`, sampling `n` documents each way.
-pub fn diff(a: &Path, b: &Path, n: usize) -> Result<Diff> {
+/// Where each of `ids` went in run `other` (as `taojin explain` says it).
+fn explained(ids: Vec<String>, other: &Path) -> Result<Vec<Moved>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::explain::explain(other, &ids)?
+        .into_iter()
+        .map(|e| Moved {
+            id: e.id,
+            there: e.outcome,
+        })
+        .collect())
+}
+
+/// The default memory of [`diff`]'s id join (`taojin diff --memory`).
+pub const DEFAULT_MEMORY: usize = 1 << 30;
+
+/// Compares run `a` with run `b`, sampling `n` documents each way; joining their ids
+/// holds at most about `memory` bytes (the rest spills).
+pub fn diff(a: &Path, b: &Path, n: usize, memory: usize) -> Result<Diff> {
     let (sa, sb) = (load_stats(a)?, load_stats(b)?);
     let mut names: Vec<String> = sa.stages.iter().map(|s| s.name.clone()).collect();
     names.extend(
@@ -166,9 +197,9 @@ pub fn diff(a: &Path, b: &Path, n: usize) -> Result<Diff> {
             }
         }
     }
-    let (ia, ib) = (final_ids(a, &sa)?, final_ids(b, &sb)?);
-    let only_a = sample(ia.difference(&ib).collect(), b, n)?;
-    let only_b = sample(ib.difference(&ia).collect(), a, n)?;
+    let [(na, ia), (nb, ib)] = moved_ids(a, b, &sa, &sb, n, memory)?;
+    let only_a = (na, explained(ia, b)?);
+    let only_b = (nb, explained(ib, a)?);
     Ok(Diff {
         stages,
         tokens_per_source,

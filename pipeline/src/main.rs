@@ -126,6 +126,10 @@ enum Command {
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Memory for joining the two runs' ids (e.g. `2GiB`); beyond it the join's sorts
+        /// spill to the system temp folder.
+        #[arg(long, default_value = "1GiB")]
+        memory: String,
     },
     /// Explain documents: at each stage kept or removed (reason, detail), the signals it
     /// added, duplicate clusters with survivor and members, and whether it reached the
@@ -522,8 +526,17 @@ fn dispatch(command: Command) -> Result<()> {
             taojin_pipeline::writer::write_atomic(&dest, page.as_bytes())?;
             print_stdout(&format!("{}\n", dest.display()))
         }
-        Command::Diff { a, b, sample, json } => {
-            let d = taojin_pipeline::diff::diff(&a, &b, sample)
+        Command::Diff {
+            a,
+            b,
+            sample,
+            json,
+            memory,
+        } => {
+            let bytes = taojin_schemas::bytesize::ByteSize::parse(&memory)
+                .with_context(|| format!("--memory {memory:?}: expected a size such as 2GiB"))?;
+            let memory = usize::try_from(bytes.bytes()).unwrap_or(usize::MAX);
+            let d = taojin_pipeline::diff::diff(&a, &b, sample, memory)
                 .with_context(|| format!("comparing {} with {}", a.display(), b.display()))?;
             let text = if json {
                 serde_json::to_string_pretty(&d)? + "\n"

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::error::{PipelineError, Result};
@@ -108,12 +108,7 @@ fn queries_over(
             out.display()
         )));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| PipelineError::Internal(format!("tokio: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let ctx = SessionContext::new();
         let mut registered = Vec::new();
         for (name, dir) in &tables {
@@ -154,6 +149,77 @@ fn queries_over(
         let mut results = Vec::new();
         for q in make(&registered) {
             let df = ctx.sql(&q).await.map_err(df_err)?;
+            results.push(df.collect().await.map_err(df_err)?);
+        }
+        Ok(results)
+    })
+}
+
+/// `xxh3(text)`: the 64-bit xxh3 of a string, for deterministic
+/// spread-out samples (`ORDER BY xxh3(id), id`).
+fn xxh3_udf() -> datafusion::logical_expr::ScalarUDF {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, UInt64Array};
+    use arrow::datatypes::DataType;
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    let f = Arc::new(|args: &[ColumnarValue]| {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let strings = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let strings = strings.as_string::<i32>();
+        let hashed: UInt64Array = strings
+            .iter()
+            .map(|v| v.map(|s| xxhash_rust::xxh3::xxh3_64(s.as_bytes())))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(hashed) as ArrayRef))
+    });
+    create_udf(
+        "xxh3",
+        vec![DataType::Utf8],
+        DataType::UInt64,
+        Volatility::Immutable,
+        f,
+    )
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("tokio: {e}")))
+}
+
+/// Runs `queries` over the part files of each `(table, folder)` with DataFusion held to
+/// `memory` bytes: joins are sort-merge joins and their sorts spill to the system temp
+/// folder beyond the budget, so comparing two runs of any size needs bounded memory.
+pub fn queries_in_memory(
+    tables: &[(String, std::path::PathBuf)],
+    memory: usize,
+    queries: &[String],
+) -> Result<Vec<Vec<RecordBatch>>> {
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::prelude::SessionConfig;
+    runtime()?.block_on(async {
+        let pool = datafusion::execution::memory_pool::FairSpillPool::new(memory);
+        let rt = RuntimeEnvBuilder::new()
+            .with_memory_pool(std::sync::Arc::new(pool))
+            .build_arc()
+            .map_err(df_err)?;
+        let config = SessionConfig::new()
+            .with_target_partitions(2)
+            .set_bool("datafusion.optimizer.prefer_hash_join", false);
+        let ctx = SessionContext::new_with_config_rt(config, rt);
+        ctx.register_udf(xxh3_udf());
+        for (name, folder) in tables {
+            let glob = format!("{}/part-*.parquet", folder.display());
+            ctx.register_parquet(format!("\"{name}\""), &glob, ParquetReadOptions::default())
+                .await
+                .map_err(df_err)?;
+        }
+        let mut results = Vec::new();
+        for q in queries {
+            let df = ctx.sql(q).await.map_err(df_err)?;
             results.push(df.collect().await.map_err(df_err)?);
         }
         Ok(results)

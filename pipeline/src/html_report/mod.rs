@@ -683,7 +683,7 @@ pub fn build(out: &Path) -> Result<String> {
 
 /// The comparison with an earlier run `a` (`taojin diff a out` as tables).
 fn against(s: &mut String, a: &Path, out: &Path) -> Result<()> {
-    let d = crate::diff::diff(a, out, 10)?;
+    let d = crate::diff::diff(a, out, 10, crate::diff::DEFAULT_MEMORY)?;
     section(s, &format!("Against {}", a.display()));
     let change = |p: &crate::diff::Pair| match (p.a, p.b) {
         (Some(x), Some(y)) => format!("{:+}", y as i128 - x as i128),
