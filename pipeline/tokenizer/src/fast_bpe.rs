@@ -16,9 +16,10 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use fancy_regex::Regex;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
+
+use crate::splitter::Splitter;
 
 /// Pieces up to this many bytes are cached per thread.
 const CACHE_MAX_PIECE: usize = 48;
@@ -31,7 +32,7 @@ const SCAN_MAX: usize = 96;
 pub struct FastBpe {
     added: Option<(AhoCorasick, Vec<u32>)>,
     nfc: bool,
-    splits: Vec<Regex>,
+    splits: Vec<Splitter>,
     byte_ids: [u32; 256],
     /// (left id, right id) → (rank, merged id).
     merges: FxHashMap<u64, (u32, u32)>,
@@ -113,18 +114,15 @@ impl FastBpe {
                     let pattern = s["pattern"]["Regex"]
                         .as_str()
                         .ok_or("Split on a string, not a regex")?;
-                    splits.push(Regex::new(pattern).map_err(|e| e.to_string())?);
+                    splits.push(Splitter::new(pattern)?);
                 }
                 Some("ByteLevel") if i + 1 == steps.len() => {
                     expect(s["add_prefix_space"] != true, "add_prefix_space")?;
                     if s["use_regex"] != false {
                         // GPT-2's own split, as `tokenizers` spells it.
-                        splits.push(
-                            Regex::new(
-                                r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
-                            )
-                            .map_err(|e| e.to_string())?,
-                        );
+                        splits.push(Splitter::new(
+                            r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+                        )?);
                     }
                     byte_level = true;
                 }
@@ -243,16 +241,16 @@ impl FastBpe {
             return Ok(());
         };
         let mut at = 0;
-        for m in re.find_iter(text) {
-            let m = m.map_err(|e| e.to_string())?;
-            if m.start() > at {
-                self.split(&text[at..m.start()], level + 1, out)?;
+        re.each_match(text, |start, end| {
+            if start > at {
+                self.split(&text[at..start], level + 1, out)?;
             }
-            if m.end() > m.start() {
-                self.split(m.as_str(), level + 1, out)?;
+            if end > start {
+                self.split(&text[start..end], level + 1, out)?;
             }
-            at = m.end();
-        }
+            at = end;
+            Ok(())
+        })?;
         if at < text.len() {
             self.split(&text[at..], level + 1, out)?;
         }

@@ -8,6 +8,7 @@
 
 pub mod encoder;
 pub mod fast_bpe;
+mod splitter;
 pub mod train;
 
 use std::path::PathBuf;

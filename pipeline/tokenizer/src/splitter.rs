@@ -1,0 +1,163 @@
+//! The pre-tokenizer's `Split` regexes, run by the `regex` crate's automata where the
+//! pattern allows it. The byte-level BPE patterns (GPT-2, GPT-4's cl100k, Qwen2, Llama 3)
+//! end in `\s+(?!\S)|\s+`, the one look-around that needs `fancy-regex`'s backtracking
+//! VM — a third of the encoder's time. Without it the rest is plain: the pattern runs as
+//! `(?:REST)|(\s+)`, and a whitespace run the last alternative matched gives back its
+//! last character when more text follows, which is what the look-ahead does (`\s+`
+//! greedy, then one character backtracked so that `(?!\S)` sees whitespace; a single
+//! character falls through to the plain `\s+`). Any other pattern stays on `fancy-regex`.
+
+/// The trailing alternatives the plain engine emulates.
+const WS_TAIL: &str = r"|\s+(?!\S)|\s+";
+
+/// One `Split` regex.
+pub(crate) enum Splitter {
+    /// Patterns with other look-arounds or back-references.
+    Fancy(fancy_regex::Regex),
+    /// The pattern in the `regex` crate, its trailing whitespace alternatives as group 1
+    /// when `ws_tail` says they were there.
+    Plain {
+        /// The compiled pattern.
+        re: regex::Regex,
+        /// True when the pattern ended in [`WS_TAIL`].
+        ws_tail: bool,
+    },
+}
+
+impl Splitter {
+    /// Compiles `pattern` for the fastest engine that gives the same matches.
+    pub(crate) fn new(pattern: &str) -> Result<Splitter, String> {
+        // Only patterns that never match the empty string: there the two engines' rules
+        // for where the next search starts after an empty match would differ.
+        let never_empty = |p: &str| {
+            regex_syntax::parse(p)
+                .is_ok_and(|h| h.properties().minimum_len().is_some_and(|n| n > 0))
+        };
+        if let Some(rest) = pattern.strip_suffix(WS_TAIL)
+            && never_empty(rest)
+            && let Ok(re) = regex::Regex::new(&format!(r"(?:{rest})|(\s+)"))
+        {
+            return Ok(Splitter::Plain { re, ws_tail: true });
+        }
+        if never_empty(pattern)
+            && let Ok(re) = regex::Regex::new(pattern)
+        {
+            return Ok(Splitter::Plain { re, ws_tail: false });
+        }
+        fancy_regex::Regex::new(pattern)
+            .map(Splitter::Fancy)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Calls `f(start, end)` for every match in `text`, in order, as `fancy-regex`'s
+    /// `find_iter` would give them for the original pattern.
+    pub(crate) fn each_match(
+        &self,
+        text: &str,
+        mut f: impl FnMut(usize, usize) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match self {
+            Splitter::Fancy(re) => {
+                for m in re.find_iter(text) {
+                    let m = m.map_err(|e| e.to_string())?;
+                    f(m.start(), m.end())?;
+                }
+                Ok(())
+            }
+            Splitter::Plain { re, ws_tail } => {
+                let mut pos = 0;
+                while let Some(m) = re.find_at(text, pos) {
+                    let (start, mut end) = (m.start(), m.end());
+                    if *ws_tail && end < text.len() {
+                        let run = &text[start..end];
+                        let mut chars = run.chars();
+                        let last = chars.next_back();
+                        if chars.next().is_some()
+                            && run.chars().all(char::is_whitespace)
+                            && re.captures_at(text, start).is_some_and(|c| {
+                                c.get(1)
+                                    .is_some_and(|g| g.start() == start && g.end() == end)
+                            })
+                        {
+                            end -= last.map_or(0, char::len_utf8);
+                        }
+                    }
+                    f(start, end)?;
+                    pos = end;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATTERNS: [&str; 3] = [
+        // Qwen2
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        // GPT-4 cl100k
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        // GPT-2, as `tokenizers`' ByteLevel spells it
+        r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+    ];
+
+    /// Every string of up to 5 characters over an alphabet of whitespace kinds (ASCII,
+    /// tab, newlines, NBSP, ideographic space), letters, digits and punctuation, plus
+    /// longer mixed ones.
+    fn texts() -> Vec<String> {
+        let alphabet = [
+            ' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}', 'a', '中', '7', '!', '\'',
+        ];
+        let mut all = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..5 {
+            level = level
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(level.iter().cloned());
+        }
+        all.push("Hello   world!\n\n  It's  \t a test.  \r\n\r\n   中文   text 123  ".into());
+        all.push("   leading and trailing   ".into());
+        all.push("x\u{2003}\u{2003}\u{2003}y \u{85}z".into());
+        all
+    }
+
+    #[test]
+    fn the_plain_engine_matches_fancy_regex_exactly() {
+        let texts = texts();
+        assert!(texts.len() > 170_000);
+        for pattern in PATTERNS {
+            let plain = Splitter::new(pattern).expect("compiles");
+            assert!(
+                matches!(plain, Splitter::Plain { ws_tail: true, .. }),
+                "{pattern}"
+            );
+            let fancy = Splitter::Fancy(fancy_regex::Regex::new(pattern).expect("fancy"));
+            for t in &texts {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                plain
+                    .each_match(t, |s, e| Ok(a.push((s, e))))
+                    .expect("plain");
+                fancy
+                    .each_match(t, |s, e| Ok(b.push((s, e))))
+                    .expect("fancy");
+                assert_eq!(a, b, "{pattern} on {t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_look_arounds_stay_on_fancy_regex() {
+        assert!(matches!(Splitter::new(r"\w+(?=!)"), Ok(Splitter::Fancy(_))));
+        assert!(matches!(
+            Splitter::new(r"\p{L}+|\s+"),
+            Ok(Splitter::Plain { ws_tail: false, .. })
+        ));
+        // Can match nothing: the engines step past empty matches differently.
+        assert!(matches!(Splitter::new(r"\p{L}*"), Ok(Splitter::Fancy(_))));
+    }
+}
