@@ -466,7 +466,7 @@ fn ppl_histograms(
                     m
                 })
                 .collect();
-            histograms(s, &rows, &label);
+            histograms(s, &rows, label);
             continue;
         };
         let edge = (limit.max(1.0).log10() * 4.0 - 1e-9).ceil() as i64;
