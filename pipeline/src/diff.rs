@@ -255,7 +255,8 @@ pub fn render_text(d: &Diff, a: &Path, b: &Path) -> String {
         }
         let same = st.removed.len() - changed.len();
         if same > 0 {
-            s.push_str(&format!("  ({same} removal reasons unchanged)\n"));
+            let reasons = if same == 1 { "reason" } else { "reasons" };
+            s.push_str(&format!("  ({same} removal {reasons} unchanged)\n"));
         }
     }
     if !d.tokens_per_source.is_empty() {
