@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::array::{Array, AsArray};
 use serde::Serialize;
 use taojin_schemas::RunStats;
 use taojin_schemas::manifest::Manifest;
@@ -81,13 +80,23 @@ fn moved_ids(
     let (Some(la), Some(lb)) = (sa.stages.last(), sb.stages.last()) else {
         return Ok([(0, Vec::new()), (0, Vec::new())]);
     };
-    let tables = [
-        ("a".to_string(), a.join(&la.name)),
-        ("b".to_string(), b.join(&lb.name)),
-    ];
+    // A last stage that kept nothing has no part files: no table, and no anti-join.
+    let tables: Vec<(String, std::path::PathBuf)> =
+        [("a", a.join(&la.name)), ("b", b.join(&lb.name))]
+            .into_iter()
+            .filter(|(_, dir)| !crate::sql::part_files(dir).is_empty())
+            .map(|(t, dir)| (t.to_string(), dir))
+            .collect();
+    let has = |t: &str| tables.iter().any(|(name, _)| name == t);
     let mut queries = Vec::new();
     for (x, y) in [("a", "b"), ("b", "a")] {
-        let only = format!("{x} LEFT ANTI JOIN {y} ON {x}.id = {y}.id");
+        let only = match (has(x), has(y)) {
+            (true, true) => format!("{x} LEFT ANTI JOIN {y} ON {x}.id = {y}.id"),
+            (true, false) => x.to_string(),
+            // Nothing kept on this side: an empty result of the same shape.
+            (false, _) => "(SELECT CAST(NULL AS VARCHAR) AS id WHERE false) AS e".into(),
+        };
+        let x = if has(x) { x } else { "e" };
         queries.push(format!("SELECT count(*) AS n FROM {only}"));
         queries.push(format!(
             "SELECT CAST({x}.id AS VARCHAR) AS moved FROM {only} ORDER BY xxh3({x}.id), {x}.id LIMIT {n}"
@@ -105,21 +114,14 @@ fn moved_ids(
         }
     })?;
     let side = |count: &[arrow::array::RecordBatch], ids: &[arrow::array::RecordBatch]| {
-        let total = count
+        let total = crate::sql::json_rows(count)?
             .first()
-            .and_then(|b| {
-                b.column(0)
-                    .as_primitive_opt::<arrow::datatypes::Int64Type>()
-            })
-            .map_or(0, |c| c.value(0).max(0) as u64);
-        let mut picked = Vec::new();
-        for b in ids {
-            let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
-            let col = col
-                .as_string_opt::<i32>()
-                .ok_or_else(|| PipelineError::Internal("diff: id column is not a string".into()))?;
-            picked.extend((0..col.len()).map(|i| col.value(i).to_string()));
-        }
+            .and_then(|r| r.get("n")?.as_u64())
+            .unwrap_or(0);
+        let picked = crate::sql::json_rows(ids)?
+            .iter()
+            .filter_map(|r| Some(r.get("moved")?.as_str()?.to_string()))
+            .collect();
         Ok::<_, PipelineError>((total, picked))
     };
     Ok([side(&r[0], &r[1])?, side(&r[2], &r[3])?])

@@ -128,8 +128,8 @@ enum Command {
         json: bool,
         /// Memory for joining the two runs' ids (e.g. `2GiB`); beyond it the join's sorts
         /// spill to the system temp folder.
-        #[arg(long, default_value = "1GiB")]
-        memory: String,
+        #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+        memory: taojin_schemas::ByteSize,
     },
     /// Explain documents: at each stage kept or removed (reason, detail), the signals it
     /// added, duplicate clusters with survivor and members, and whether it reached the
@@ -227,8 +227,8 @@ enum Command {
         raw: bool,
         /// Memory for counting and sorting, besides the vocabulary (e.g. `4GiB`); beyond
         /// it sorted runs spill to `--tmp`, and the model comes out the same.
-        #[arg(long, default_value = "1GiB")]
-        memory: String,
+        #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+        memory: taojin_schemas::ByteSize,
         /// Where spilled runs go (anonymous files, removed as training ends).
         #[arg(long)]
         tmp: Option<PathBuf>,
@@ -315,6 +315,11 @@ enum Command {
 
 /// `--threads`: at least 1, at most [`taojin_pipeline::engine::MAX_THREADS_PER_CORE`] per
 /// core (or `TAOJIN_MAX_THREADS`), checked when the arguments are parsed (exit 2).
+/// A byte size argument (`512MiB`, `4GiB`, `1048576`).
+fn parse_size(s: &str) -> std::result::Result<taojin_schemas::ByteSize, String> {
+    taojin_schemas::ByteSize::parse(s).ok_or_else(|| format!("`{s}` is not a size such as 4GiB"))
+}
+
 fn parse_threads(s: &str) -> std::result::Result<usize, String> {
     let n: usize = s
         .parse()
@@ -533,9 +538,7 @@ fn dispatch(command: Command) -> Result<()> {
             json,
             memory,
         } => {
-            let bytes = taojin_schemas::bytesize::ByteSize::parse(&memory)
-                .with_context(|| format!("--memory {memory:?}: expected a size such as 2GiB"))?;
-            let memory = usize::try_from(bytes.bytes()).unwrap_or(usize::MAX);
+            let memory = usize::try_from(memory.bytes()).unwrap_or(usize::MAX);
             let d = taojin_pipeline::diff::diff(&a, &b, sample, memory)
                 .with_context(|| format!("comparing {} with {}", a.display(), b.display()))?;
             let text = if json {
@@ -673,8 +676,6 @@ fn dispatch(command: Command) -> Result<()> {
             out,
         } => {
             use taojin_pipeline::lm;
-            let memory = taojin_schemas::bytesize::ByteSize::parse(&memory)
-                .with_context(|| format!("--memory {memory:?}: expected a size such as 4GiB"))?;
             let budget = lm::Budget {
                 memory: usize::try_from(memory.bytes()).unwrap_or(usize::MAX),
                 tmp: tmp.unwrap_or_else(std::env::temp_dir),

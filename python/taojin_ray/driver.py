@@ -18,7 +18,10 @@ except ModuleNotFoundError:  # Python < 3.11
 # Opt in to Ray's coming default (it stops warning): taojin tasks use no accelerator.
 os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 
-import ray  # noqa: E402
+try:
+    import ray  # noqa: E402
+except ModuleNotFoundError:  # pragma: no cover - the message is the point
+    sys.exit("taojin_ray needs Ray: pip install 'ray>=2.9' (or ./python[ray])")
 
 log = logging.getLogger("taojin_ray")
 
@@ -236,7 +239,11 @@ def _run_job(job_w, taojin, max_retries):
     if planned["rc"] != 0:
         raise JobFailed(f"`taojin plan {job_w}` failed on {planned['host']}:\n"
                         + _tail(planned["stderr"]))
-    plan = json.loads(planned["stdout"])
+    try:
+        plan = json.loads(planned["stdout"])
+    except json.JSONDecodeError as e:
+        raise JobFailed(f"`taojin plan {job_w} --json` printed no JSON ({e}); is {taojin} "
+                        "a taojin with `plan --json`?") from None
     cfg = plan["ray"]
     output = plan["output"]
     holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%F %T"),

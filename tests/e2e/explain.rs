@@ -138,6 +138,18 @@ fn diff_shows_the_funnel_and_the_documents_that_moved() {
     let page = std::fs::read_to_string(ws.path("vs.html")).expect("page");
     assert!(page.contains("<h2>Against a</h2>") && page.contains("removed: mix_unselected"));
     assert!(page.contains("kept before, not in this run (4 documents)"));
+    // A run whose last stage kept nothing (no part files): every id of A moved, none of B.
+    std::fs::remove_dir_all(ws.path("out")).expect("clear");
+    job(100_000);
+    ws.run_ok(&["run", "job.toml"]);
+    let d: serde_json::Value =
+        serde_json::from_str(&ws.run_ok(&["diff", "a", "out", "--json", "--sample", "2"]))
+            .expect("json");
+    assert_eq!(d["stages"][1]["kept"]["b"], 0);
+    assert_eq!(
+        (d["only_a"][0].clone(), d["only_b"][0].clone()),
+        (20.into(), 0.into())
+    );
 }
 
 #[test]

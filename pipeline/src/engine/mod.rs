@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
-use taojin_schemas::{RunStats, StageStats, TaskStats};
+use taojin_schemas::{RunStats, StageStats};
 
 use crate::error::{PipelineError, Result};
 use crate::global::{GlobalCtx, GlobalStage};
@@ -190,10 +190,7 @@ pub fn run_step(
                 let dir = StageDir::new(&plan.output, &plan.stages[step.stage]);
                 let (mut docs, mut bytes) = (0, 0);
                 for &t in &mine {
-                    let path = dir.task(t).stats;
-                    let bytes_of = std::fs::read(&path).map_err(PipelineError::io(&path))?;
-                    let s: TaskStats = serde_json::from_slice(&bytes_of)
-                        .map_err(|e| stage_dir::corrupt(&path, e))?;
+                    let s = dir.task_stat(t)?;
                     docs += s.docs_in;
                     bytes += s.bytes_in;
                 }

@@ -242,13 +242,14 @@ impl StageDir {
 
     /// The stats of every task (all must be done).
     pub fn task_stats(&self) -> Result<Vec<TaskStats>> {
-        (0..self.tasks)
-            .map(|t| {
-                let path = self.task(t).stats;
-                let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
-                serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, e))
-            })
-            .collect()
+        (0..self.tasks).map(|t| self.task_stat(t)).collect()
+    }
+
+    /// The stats of task `t` (it must be done).
+    pub fn task_stat(&self, t: usize) -> Result<TaskStats> {
+        let path = self.task(t).stats;
+        let bytes = fs::read(&path).map_err(PipelineError::io(&path))?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, e))
     }
 
     /// Documents kept by each task (from the task stats).

@@ -456,17 +456,8 @@ fn ppl_histograms(
     }
     for (lang, bins) in by_lang {
         let Some(limit) = max_ppl(&lang) else {
-            let rows: Vec<Map<String, Value>> = bins
-                .iter()
-                .map(|(&b, &(k, r))| {
-                    let mut m = Map::new();
-                    m.insert("lang".into(), Value::from(lang.clone()));
-                    m.insert("b".into(), Value::from(b));
-                    m.insert("n".into(), Value::from(k + r));
-                    m
-                })
-                .collect();
-            histograms(s, &rows, label);
+            let all = bins.iter().map(|(&b, &(k, r))| (b, k + r)).collect();
+            lang_bars(s, &lang, &all, label);
             continue;
         };
         let edge = (limit.max(1.0).log10() * 4.0 - 1e-9).ceil() as i64;
@@ -497,16 +488,21 @@ fn histograms(s: &mut String, rows: &[Map<String, Value>], label: impl Fn(i64) -
             r.get("n").map(num).unwrap_or(0.0);
     }
     for (lang, bins) in by_lang {
-        // Empty buckets between the first and the last are drawn too.
-        let (lo, hi) = (bins.keys().next().copied(), bins.keys().last().copied());
-        let rows: Vec<(String, f64)> = match (lo, hi) {
-            (Some(lo), Some(hi)) => (lo..=hi)
-                .map(|b| (label(b), bins.get(&b).copied().unwrap_or(0.0)))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let _ = write!(s, "<h3>{}</h3>{}", esc(&lang), bars(&rows, "docs"));
+        lang_bars(s, &lang, &bins, &label);
     }
+}
+
+/// One language's histogram: a bar per bucket, empty buckets between the first and the
+/// last drawn too.
+fn lang_bars(s: &mut String, lang: &str, bins: &BTreeMap<i64, f64>, label: impl Fn(i64) -> String) {
+    let (lo, hi) = (bins.keys().next().copied(), bins.keys().last().copied());
+    let rows: Vec<(String, f64)> = match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo..=hi)
+            .map(|b| (label(b), bins.get(&b).copied().unwrap_or(0.0)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let _ = write!(s, "<h3>{}</h3>{}", esc(lang), bars(&rows, "docs"));
 }
 
 fn funnel(s: &mut String, stats: &RunStats) {
