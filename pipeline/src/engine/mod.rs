@@ -189,10 +189,18 @@ pub fn run_step(
             if step.finishes_stage() {
                 let dir = StageDir::new(&plan.output, &plan.stages[step.stage]);
                 let (mut docs, mut bytes) = (0, 0);
+                // A task another worker is running again at the same moment (a requeue)
+                // has no stats until it commits: it is left out of this line.
                 for &t in &mine {
-                    let s = dir.task_stat(t)?;
-                    docs += s.docs_in;
-                    bytes += s.bytes_in;
+                    match dir.task_stat(t) {
+                        Ok(s) => {
+                            docs += s.docs_in;
+                            bytes += s.bytes_in;
+                        }
+                        Err(PipelineError::Io { source, .. })
+                            if source.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 line.push_str(&format!(" ({docs} docs in, {bytes} bytes in)"));
             }
