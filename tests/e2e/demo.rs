@@ -21,15 +21,10 @@ fn demo_data_is_deterministic() {
 #[test]
 fn demo_job_runs_and_conserves() {
     let ws = Workspace::new();
-    let job = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../jobs/demo.toml"))
-        .expect("jobs/demo.toml");
+    let job = std::fs::read_to_string(repo_path("jobs/demo.toml")).expect("jobs/demo.toml");
     ws.write("jobs/demo.toml", job);
     // The job names ../models/lid.176.ftz: the repo's models folder (`make models`).
-    std::os::unix::fs::symlink(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../models"),
-        ws.path("models"),
-    )
-    .expect("symlink");
+    std::os::unix::fs::symlink(repo_path("models"), ws.path("models")).expect("symlink");
     demo_data_and_lm(&ws);
     let table = ws.run_ok(&["run", "jobs/demo.toml"]);
     assert!(

@@ -156,7 +156,7 @@ fn diff_shows_the_funnel_and_the_documents_that_moved() {
 fn report_is_one_self_contained_page_of_the_run() {
     let ws = Workspace::new();
     ws.run_ok(&["demo-data", "data"]);
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
+    let model = lid_model_path();
     ws.write(
         "data/z.jsonl",
         "{\"id\": \"0-script\", \"text\": \"<script>alert(1)</script>\"}\n",

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use crate::util::*;
 
 fn model() -> String {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
+    let p = lid_model_path();
     assert!(
-        std::path::Path::new(p).exists(),
+        std::path::Path::new(&p).exists(),
         "{p} is missing: run `make models`"
     );
-    p.to_string()
+    p
 }
 
 fn langid_stage(extra: &str) -> String {

@@ -98,7 +98,7 @@ fn corpus(ws: &Workspace) -> Vec<String> {
 }
 
 fn stages(ppl: &str) -> String {
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
+    let model = lid_model_path();
     format!(
         "{NORMALIZE}\n[[stages]]\nkind = \"langid\"\nmodel = \"{model}\"\n\n[[stages]]\nkind = \"perplexity\"\n{ppl}\n"
     )

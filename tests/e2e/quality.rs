@@ -10,7 +10,7 @@ use crate::util::*;
 fn demo_bad_documents_are_caught_and_good_ones_kept() {
     let ws = Workspace::new();
     ws.run_ok(&["demo-data", "data"]);
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
+    let model = lid_model_path();
     let stages = format!(
         "{NORMALIZE}\n[[stages]]\nkind = \"langid\"\nmodel = \"{model}\"\nmode = \"annotate\"\n\n[[stages]]\nkind = \"quality\"\n"
     );

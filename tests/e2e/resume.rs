@@ -16,9 +16,9 @@ fn resumed(stats: &Value) -> Vec<u64> {
 }
 
 fn lid_model() -> String {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lid.176.ftz");
-    assert!(std::path::Path::new(p).exists(), "{p}: run `make models`");
-    p.to_string()
+    let p = lid_model_path();
+    assert!(std::path::Path::new(&p).exists(), "{p}: run `make models`");
+    p
 }
 
 /// Runs `job.toml` again into `fresh/` (a clean run of the same files) and asserts that

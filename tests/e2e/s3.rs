@@ -19,7 +19,7 @@ const BUCKET: &str = "taojin";
 fn moto_binary() -> Option<PathBuf> {
     let candidates = [
         std::env::var("TAOJIN_MOTO_SERVER").ok().map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")),
+        Some(repo_path(".venv/bin/moto_server")),
     ];
     candidates.into_iter().flatten().find(|p| p.is_file())
 }

@@ -60,6 +60,22 @@ impl Workspace {
     }
 }
 
+/// A path in the repository, from the `CARGO_MANIFEST_DIR` cargo sets when it runs the
+/// test (not the one compiled in: a test binary built in another checkout that shares
+/// the target folder must still find this checkout's files).
+pub fn repo_path(rel: &str) -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest.join("..").join(rel)
+}
+
+/// The language-ID model (`make models`) as a string for job files.
+pub fn lid_model_path() -> String {
+    repo_path("models/lid.176.ftz")
+        .to_string_lossy()
+        .into_owned()
+}
+
 pub fn taojin_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taojin"))
         .args(args)

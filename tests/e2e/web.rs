@@ -54,17 +54,10 @@ fn shingle_f1(a: &str, b: &str) -> f64 {
 #[test]
 fn the_web_recipe_runs_on_the_demo_crawl_and_finds_the_main_text() {
     let ws = Workspace::new();
-    let job = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../jobs/zh-en-web.toml"
-    ))
-    .expect("jobs/zh-en-web.toml");
+    let job =
+        std::fs::read_to_string(repo_path("jobs/zh-en-web.toml")).expect("jobs/zh-en-web.toml");
     ws.write("jobs/zh-en-web.toml", job);
-    std::os::unix::fs::symlink(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../models"),
-        ws.path("models"),
-    )
-    .expect("symlink");
+    std::os::unix::fs::symlink(repo_path("models"), ws.path("models")).expect("symlink");
     ws.run_ok(&["demo-crawl", "data/demo-crawl"]);
     demo_data_and_lm(&ws);
     let table = ws.run_ok(&["run", "jobs/zh-en-web.toml"]);
