@@ -40,9 +40,10 @@ def median_run(cmd, repeat):
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def write_job(path, corpus_glob, out):
+def write_job(path, corpus_glob, out, compression="zstd"):
     with open(path, "w") as f:
-        f.write(f'[job]\nname = "bench"\noutput = "{out}"\non_bad_record = "skip"\n\n')
+        f.write(f'[job]\nname = "bench"\noutput = "{out}"\non_bad_record = "skip"\nreport = false\n'
+                f'compression = "{compression}"\n\n')
         f.write(f'[[inputs]]\nname = "corpus"\npath = "{corpus_glob}"\n\n[[stages]]\nkind = "normalize"\n')
 
 
@@ -86,10 +87,10 @@ def main():
 
     rows = []
 
-    def taojin_case(label, glob, threads, scale=1):
+    def taojin_case(label, glob, threads, scale=1, compression="zstd"):
         job = os.path.join(work, f"job-{label}.toml")
         out = os.path.join(work, f"out-{label}")
-        write_job(job, glob, out)
+        write_job(job, glob, out, compression)
         secs, rss = median_run([args.taojin, "run", job, "--force", "--threads", str(threads)], args.repeat)
         with open(os.path.join(out, "stats.json")) as f:
             stage = json.load(f)["stages"][0]
@@ -100,9 +101,14 @@ def main():
             "text_mb_per_s": round(stage["bytes_in"] / 1e6 / secs, 1),
             "per_core_vs_floor": round(mbps / threads / (raw_bytes / 1e6 / floor_s), 3),
             "peak_rss_mb": round(rss, 1), "docs": stage["docs_in"], "tasks": stage["tasks"],
+            "output_mb": round(sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out)
+                                   for n in ns if n.endswith(".parquet")) / 1e6, 1),
         })
 
     taojin_case("one-file", corpus, 1)
+    # A stage output that only feeds the next stage can go uncompressed or in lz4.
+    taojin_case("one-file-lz4", corpus, 1, compression="lz4")
+    taojin_case("one-file-none", corpus, 1, compression="none")
     taojin_case("shards", os.path.join(shard_dir, "*.jsonl.zst"), cores)
     taojin_case("one-file-x4", big, 1, scale=4)
 
@@ -110,7 +116,7 @@ def main():
     print(f"corpus {args.corpus}: {raw_bytes / 1e6:.1f} MB uncompressed JSONL; {cores} cores; "
           f"median of {args.repeat}; load average {os.getloadavg()[0]:.2f}")
     print(f"floor  zstd -dc (1 core): {floor:.1f} MB/s ({floor_s:.3f} s)")
-    header = ["case", "threads", "tasks", "docs", "seconds", "jsonl_mb_per_s", "text_mb_per_s", "per_core_vs_floor", "peak_rss_mb"]
+    header = ["case", "threads", "tasks", "docs", "seconds", "jsonl_mb_per_s", "text_mb_per_s", "per_core_vs_floor", "peak_rss_mb", "output_mb"]
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for r in rows:

@@ -15,6 +15,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     spec: NormalizeSpec,
+    starters: &'static [u64],
 }
 
 /// What one character becomes in the first pass.
@@ -50,6 +51,83 @@ fn classify(c: char, unify_spaces: bool) -> CharAction {
     }
 }
 
+/// For a 32-byte chunk of only printable ASCII (space to `~`) and newlines, the bit mask
+/// of its newlines; `None` when it holds anything else.
+fn printable_or_newline(chunk: &[u8]) -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Ok(chunk) = <&[u8; 32]>::try_from(chunk) {
+            return sse2::printable_or_newline(chunk);
+        }
+    }
+    let (mut other, mut lines) = (0u32, 0u32);
+    for (k, &b) in chunk.iter().enumerate().take(32) {
+        let nl = b == b'\n';
+        lines |= u32::from(nl) << k;
+        other |= u32::from(b.wrapping_sub(0x20) >= 0x5F && !nl) << k;
+    }
+    (other == 0).then_some(lines)
+}
+
+/// [`printable_or_newline`] in SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// (non-printable non-newline bytes, newlines) of 16 bytes, as bit masks.
+    fn masks(v: __m128i) -> (u32, u32) {
+        // SAFETY: SSE2 is part of the x86-64 baseline; these are register operations.
+        unsafe {
+            let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            // Signed: 0x20..=0x7F are above 0x1F, bytes from 0x80 are negative.
+            let above = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
+            let del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+            let printable = _mm_andnot_si128(del, above);
+            let ok = _mm_or_si128(printable, nl);
+            (
+                !(_mm_movemask_epi8(ok) as u32) & 0xFFFF,
+                _mm_movemask_epi8(nl) as u32,
+            )
+        }
+    }
+
+    pub(super) fn printable_or_newline(chunk: &[u8; 32]) -> Option<u32> {
+        // SAFETY: both loads read 16 bytes inside the 32-byte array (unaligned loads).
+        let (lo, hi) = unsafe {
+            let p = chunk.as_ptr().cast::<__m128i>();
+            (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)))
+        };
+        let (other_lo, nl_lo) = masks(lo);
+        let (other_hi, nl_hi) = masks(hi);
+        ((other_lo | other_hi) == 0).then_some(nl_lo | nl_hi << 16)
+    }
+}
+
+/// Code points below this are looked up in the table of NFC starters; the rest take the
+/// full NFC quick check.
+const STARTER_TABLE_END: u32 = 0x3_0000;
+
+/// A bit per code point below [`STARTER_TABLE_END`]: set for NFC starters (combining
+/// class 0, NFC quick check "yes"). A text of only these is NFC, as none composes with a
+/// neighbour. Built once per process from the Unicode tables (a few milliseconds).
+fn starter_table() -> &'static [u64] {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![0u64; STARTER_TABLE_END as usize / 64];
+        for c in (0..STARTER_TABLE_END).filter_map(char::from_u32) {
+            if unicode_normalization::char::canonical_combining_class(c) == 0
+                && is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes
+            {
+                table[c as usize / 64] |= 1 << (c as u32 % 64);
+            }
+        }
+        table
+    })
+}
+
 /// True when a byte can be copied as is by the first pass.
 fn plain_ascii(b: u8) -> bool {
     (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\t'
@@ -58,12 +136,23 @@ fn plain_ascii(b: u8) -> bool {
 impl Normalizer {
     /// A normalizer with the job's settings.
     pub fn new(spec: &NormalizeSpec) -> Normalizer {
-        Normalizer { spec: spec.clone() }
+        Normalizer {
+            spec: spec.clone(),
+            starters: starter_table(),
+        }
     }
 
     /// Normalizes `text`; borrows it when nothing changes (the common case for clean
     /// input, which then costs one scan and no allocation).
     pub fn normalize<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.unchanged(text) {
+            return Cow::Borrowed(text);
+        }
+        self.normalize_passes(text)
+    }
+
+    /// [`Self::normalize`] without the one-pass check: character cleaning, NFC, lines.
+    fn normalize_passes<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let (first_change, ascii) = self.scan(text);
         let cleaned = match first_change {
             Some(i) => Cow::Owned(self.clean_chars(text, i)),
@@ -85,6 +174,100 @@ impl Normalizer {
             return nfc;
         }
         Cow::Owned(self.tidy_lines(&nfc))
+    }
+
+    /// True when [`Self::normalize`] would return `text` unchanged, decided in one pass
+    /// (32 printable ASCII bytes at a time): every character kept, only NFC starters (or
+    /// a passing NFC quick check), no trailing whitespace on a line, no leading or
+    /// trailing newline, no blank-line run above the limit. `false` means "not sure":
+    /// the full passes decide.
+    fn unchanged(&self, text: &str) -> bool {
+        if self.spec.collapse_spaces || text.is_empty() {
+            return false;
+        }
+        let bytes = text.as_bytes();
+        let n = bytes.len();
+        let (mut i, mut prev_ws, mut newlines, mut nfc_check) = (0, false, 0usize, false);
+        let max_blank = self.spec.max_blank_lines;
+        while i < n {
+            if let Some(chunk) = bytes.get(i..i + 32)
+                && let Some(mut lines) = printable_or_newline(chunk)
+            {
+                // Each newline: the byte before it (in the chunk, or the carried state).
+                while lines != 0 {
+                    let p = lines.trailing_zeros() as usize;
+                    lines &= lines - 1;
+                    if p > 0 {
+                        prev_ws = chunk[p - 1] == b' ';
+                        if chunk[p - 1] != b'\n' {
+                            newlines = 0;
+                        }
+                    }
+                    if prev_ws || i + p == 0 || newlines > max_blank {
+                        return false;
+                    }
+                    newlines += 1;
+                    prev_ws = false;
+                }
+                if chunk[31] != b'\n' {
+                    prev_ws = chunk[31] == b' ';
+                    newlines = 0;
+                }
+                i += 32;
+                continue;
+            }
+            let b = bytes[i];
+            match b {
+                0x20..=0x7E => {
+                    prev_ws = b == b' ';
+                    newlines = 0;
+                    i += 1;
+                }
+                b'\t' => {
+                    prev_ws = true;
+                    newlines = 0;
+                    i += 1;
+                }
+                b'\n' => {
+                    // A line ending in whitespace, a leading newline, too many blank lines.
+                    if prev_ws || i == 0 || newlines > max_blank {
+                        return false;
+                    }
+                    newlines += 1;
+                    prev_ws = false;
+                    i += 1;
+                }
+                // U+4000..U+9FFF (CJK ideographs, Yijing symbols): kept NFC starters.
+                0xE4..=0xE9 => {
+                    prev_ws = false;
+                    newlines = 0;
+                    i += 3;
+                }
+                0x80.. => {
+                    let c = text[i..].chars().next().unwrap_or('\0');
+                    if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
+                        return false;
+                    }
+                    nfc_check |= !self.nfc_starter(c);
+                    prev_ws = c.is_whitespace();
+                    newlines = 0;
+                    i += c.len_utf8();
+                }
+                _ => return false,
+            }
+        }
+        if prev_ws || newlines > 0 {
+            return false;
+        }
+        !nfc_check || is_nfc_quick(text.chars()) == IsNormalized::Yes
+    }
+
+    /// True when `c` is an NFC starter (see [`starter_table`]).
+    fn nfc_starter(&self, c: char) -> bool {
+        let c = c as usize;
+        self.starters
+            .get(c / 64)
+            .is_some_and(|w| w >> (c % 64) & 1 == 1)
     }
 
     /// One pass over the bytes: the first position whose character changes (if any), and
@@ -307,6 +490,98 @@ mod tests {
     #[test]
     fn empty_after_normalization() {
         assert_eq!(norm(" \n\u{200B}\t\r\n\u{1B}[0m"), "");
+    }
+
+    #[test]
+    fn the_vector_chunk_check_agrees_with_the_byte_loop() {
+        let mut rng = taojin_schemas::rng::SplitMix64::new(11);
+        let interesting = [b' ', b'~', 0x7F, 0x1F, b'\n', b'\t', 0x80, 0xE4, 0xFF, b'a'];
+        for _ in 0..20_000 {
+            let chunk: Vec<u8> = (0..32)
+                .map(|_| {
+                    let r = rng.next();
+                    match r % 4 {
+                        0 => interesting[((r >> 8) % interesting.len() as u64) as usize],
+                        _ => b'x',
+                    }
+                })
+                .collect();
+            let lines = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |m, (k, &b)| m | u32::from(b == b'\n') << k);
+            let ok = chunk
+                .iter()
+                .all(|&b| (0x20..0x7F).contains(&b) || b == b'\n');
+            assert_eq!(
+                printable_or_newline(&chunk),
+                ok.then_some(lines),
+                "{chunk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_starter_table_covers_cjk_and_leaves_out_combining_marks() {
+        let n = Normalizer::new(&NormalizeSpec::default());
+        // The one-pass check skips lead bytes E4..E9 (U+4000..U+9FFF) without a lookup.
+        assert!(
+            (0x4000..=0x9FFF)
+                .filter_map(char::from_u32)
+                .all(|c| n.nfc_starter(c))
+        );
+        for c in ['a', 'é', 'Ж', '中', '。', '─', '한', '\u{1F600}'] {
+            assert!(n.nfc_starter(c), "{c}");
+        }
+        for c in [
+            '\u{301}', '\u{3099}', '\u{11A8}', '\u{F900}', '\u{387}', '\u{2126}',
+        ] {
+            assert!(!n.nfc_starter(c), "{:X}", c as u32);
+        }
+    }
+
+    /// The one-pass check never says "unchanged" for a text the full passes change, and
+    /// says it for clean text, on random texts over the characters that matter.
+    #[test]
+    fn one_pass_check_agrees_with_the_full_passes() {
+        let alphabet: Vec<char> = "ab 　\t\n\r\u{1B}[m\u{85}\u{A0}\u{200B}\u{301}\u{3099}é中，カ한\u{11A8}\u{F900}\u{7}\u{2028}\u{FFFE}"
+            .chars()
+            .collect();
+        let mut rng = taojin_schemas::rng::SplitMix64::new(7);
+        for spec in [
+            NormalizeSpec::default(),
+            NormalizeSpec {
+                max_blank_lines: 0,
+                unify_spaces: false,
+                ..Default::default()
+            },
+        ] {
+            let n = Normalizer::new(&spec);
+            let mut fast = 0;
+            for _ in 0..50_000 {
+                let len = (rng.next() % 12) as usize;
+                let s: String = (0..len)
+                    .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+                    .collect();
+                // Long printable runs take the 32-byte path.
+                let s = s.replace('a', "abcdefghijklmnopqrstuvwxyz0123456789.,;");
+                let full = n.normalize_passes(&s);
+                if n.unchanged(&s) {
+                    fast += 1;
+                    assert_eq!(full, s.as_str(), "{s:?}");
+                } else if !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_graphic() || c == ' ' || c == '\n')
+                {
+                    assert_ne!(
+                        full,
+                        s.as_str(),
+                        "clean ASCII text must take the fast path: {s:?}"
+                    );
+                }
+            }
+            assert!(fast > 1000, "{fast}");
+        }
     }
 
     #[test]

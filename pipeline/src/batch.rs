@@ -97,11 +97,13 @@ impl DocBatchBuilder {
 
     /// Takes the buffered rows as a batch and starts over.
     pub fn finish(&mut self) -> Result<RecordBatch> {
+        // The next batch's text gets this one's size up front: no copies as it grows.
+        let next = StringBuilder::with_capacity(self.rows, self.text_bytes + self.text_bytes / 8);
         self.rows = 0;
         self.text_bytes = 0;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.id.finish()),
-            Arc::new(self.text.finish()),
+            Arc::new(std::mem::replace(&mut self.text, next).finish()),
             Arc::new(self.source.finish()),
             Arc::new(self.url.finish()),
             Arc::new(self.meta.finish()),

@@ -259,7 +259,7 @@ pub fn render(batches: &[RecordBatch], format: SqlFormat, out: Option<&Path>) ->
             let mut part = crate::writer::ParquetPart::create(
                 path,
                 schema,
-                crate::writer::parquet_properties(3)?,
+                crate::writer::parquet_properties(Default::default(), 3)?,
             )?;
             for b in batches {
                 part.write(b)?;

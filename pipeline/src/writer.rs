@@ -9,8 +9,9 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use taojin_schemas::job::OutputCompression;
 
 use crate::error::{PipelineError, Result};
 
@@ -136,14 +137,27 @@ impl Pending {
     }
 }
 
-/// Parquet writer properties of stage outputs: zstd at the job's level, statistics on,
-/// and a fixed `created_by` so identical data gives identical bytes across versions of
-/// the parquet crate that write the same layout.
-pub fn parquet_properties(zstd_level: i32) -> Result<WriterProperties> {
+/// Parquet writer properties of stage outputs: the job's codec, statistics on (but not
+/// for the long text and raw columns, nor a dictionary there: neither ever pays off on
+/// them), and a fixed `created_by` so identical data gives identical bytes across
+/// versions of the parquet crate that write the same layout.
+pub fn parquet_properties(codec: OutputCompression, zstd_level: i32) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(zstd_level)
         .map_err(|e| PipelineError::Config(format!("job.zstd_level: {e}")))?;
-    Ok(WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
+    let codec = match codec {
+        OutputCompression::Zstd => Compression::ZSTD(level),
+        OutputCompression::Lz4 => Compression::LZ4_RAW,
+        OutputCompression::Snappy => Compression::SNAPPY,
+        OutputCompression::None => Compression::UNCOMPRESSED,
+    };
+    let mut props = WriterProperties::builder();
+    for long in ["text", "html", "meta", "raw"] {
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from(long), false)
+            .set_column_statistics_enabled(ColumnPath::from(long), EnabledStatistics::None);
+    }
+    Ok(props
+        .set_compression(codec)
         .set_created_by(format!("taojin {}", env!("CARGO_PKG_VERSION")))
         .set_max_row_group_row_count(Some(64 * 1024))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
@@ -249,8 +263,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let dest = dir.path().join("part-00000.parquet");
         let b = batch();
-        let mut w = ParquetPart::create(&dest, b.schema(), parquet_properties(1).expect("props"))
-            .expect("create");
+        let mut w = ParquetPart::create(
+            &dest,
+            b.schema(),
+            parquet_properties(OutputCompression::Zstd, 1).expect("props"),
+        )
+        .expect("create");
         w.write(&b).expect("write");
         let pending = w.finish().expect("finish");
         assert!(!dest.exists());

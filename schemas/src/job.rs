@@ -231,6 +231,12 @@ pub struct JobSection {
     /// zstd level of the Parquet files stages write.
     #[serde(default = "default_zstd_level")]
     pub zstd_level: i32,
+    /// Codec of the Parquet files stages write: `zstd` (default, at `zstd_level`), or
+    /// the cheaper `lz4` / `snappy` / `none` for outputs that only feed the next stage
+    /// (faster stages, larger files). In the config hash like `zstd_level`: one hash,
+    /// one set of bytes.
+    #[serde(default, skip_serializing_if = "OutputCompression::is_default")]
+    pub compression: OutputCompression,
     /// How input files are identified in the config hash: `metadata` (size and
     /// modification time, cheap) or `content` (sha256 of every file, cached by path, size
     /// and mtime; for file systems whose mtimes cannot be trusted).
@@ -265,6 +271,27 @@ pub enum DuplicateIdPolicy {
 impl DuplicateIdPolicy {
     fn is_default(&self) -> bool {
         *self == DuplicateIdPolicy::Suffix
+    }
+}
+
+/// Codec of stage outputs (`[job] compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputCompression {
+    /// zstd at `zstd_level`.
+    #[default]
+    Zstd,
+    /// LZ4 (raw blocks): about a third larger than zstd level 1 on text.
+    Lz4,
+    /// Snappy.
+    Snappy,
+    /// Uncompressed: the fastest writes, about 2.6 times zstd level 1 on text.
+    None,
+}
+
+impl OutputCompression {
+    fn is_default(&self) -> bool {
+        *self == OutputCompression::Zstd
     }
 }
 

@@ -24,8 +24,8 @@ pub use job::{
     BadRecordPolicy, ClassifierSpec, ClusterWeight, DuplicateIdPolicy, ExactDedupSpec, ExtractSpec,
     Favor, InputFormat, InputSpec, InputsFingerprint, JobError, JobSection, JobSpec, K8sSpec,
     LangIdSpec, LineDedupSpec, MinhashDedupSpec, MixSource, MixSpec, MixedPolicy, NormalizeSpec,
-    PerplexitySpec, ReadSpec, SafetySpec, SlurmSpec, StageMode, StageSpec, SubstringDedupSpec,
-    SurvivorRule, TokenizeSpec, TopicsSpec,
+    OutputCompression, PerplexitySpec, ReadSpec, SafetySpec, SlurmSpec, StageMode, StageSpec,
+    SubstringDedupSpec, SurvivorRule, TokenizeSpec, TopicsSpec,
 };
 pub use quality::{Limit, PiiKind, QualitySpec};
 pub use stats::{ConservationError, RunStats, StageStats, TaskStats, Threshold};

@@ -292,7 +292,7 @@ impl<'a> Worker<'a> {
         Ok(Worker {
             job,
             pool,
-            props: parquet_properties(job.spec.job.zstd_level)?,
+            props: parquet_properties(job.spec.job.compression, job.spec.job.zstd_level)?,
             progress: Progress::new(),
             failpoint,
             sync,
