@@ -84,6 +84,7 @@ check:
 bench: build models
 	@test -n "$(CORPUS)" || (echo "give a corpus: make bench CORPUS=path.jsonl.zst" && exit 2)
 	python3 bench/ingest_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS)
+	python3 bench/memory_bench.py --taojin $(RELEASE_BIN) --model $(CURDIR)/models/lid.176.ftz
 	python3 bench/langid_bench.py --taojin $(RELEASE_BIN) --corpus $(CORPUS) --peers "$$(bash bench/peers.sh)"
 	python3 bench/quality_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"
 	python3 bench/dedup_bench.py --taojin $(RELEASE_BIN) --corpus $(or $(SMALL_CORPUS),$(CORPUS)) --peers "$$(bash bench/peers.sh)"

@@ -63,8 +63,7 @@ pub fn read_texts(path: &Path, field: &str, max: usize) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The text of up to `max` kept documents of a finished stage folder, in part order.
-pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
+fn stage_parts(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut parts: Vec<_> = std::fs::read_dir(dir)
         .map_err(PipelineError::io(dir))?
         .flatten()
@@ -72,8 +71,48 @@ pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect();
     parts.sort();
+    Ok(parts)
+}
+
+/// Kept documents of a finished stage folder up to about `max_bytes` of text in all, an
+/// equal share from every part (so every source and task is in the sample), each part
+/// read from its start: the same sample for the same folder.
+pub fn stage_text_sample(dir: &Path, max_bytes: u64) -> Result<Vec<String>> {
+    let parts = stage_parts(dir)?;
+    let share = max_bytes / (parts.len() as u64).max(1);
     let mut out = Vec::new();
     for path in parts {
+        let file = File::open(&path).map_err(PipelineError::io(&path))?;
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(PipelineError::parquet(&path))?;
+        // Only the text column is read.
+        let mask = parquet::arrow::ProjectionMask::columns(
+            builder.parquet_schema(),
+            [taojin_schemas::columns::TEXT],
+        );
+        let reader = builder
+            .with_projection(mask)
+            .build()
+            .map_err(PipelineError::parquet(&path))?;
+        let mut taken = 0u64;
+        'part: for batch in reader {
+            let batch = batch?;
+            for t in crate::batch::text_column(&batch)?.iter().flatten() {
+                if taken >= share {
+                    break 'part;
+                }
+                taken += t.len() as u64;
+                out.push(t.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The text of up to `max` kept documents of a finished stage folder, in part order.
+pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for path in stage_parts(dir)? {
         let file = File::open(&path).map_err(PipelineError::io(&path))?;
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(PipelineError::parquet(&path))?
@@ -90,4 +129,52 @@ pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// The sample takes an equal share of every part, from its start, and stops near
+    /// the budget.
+    #[test]
+    fn the_sample_spreads_over_parts_within_the_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, true)]));
+        for part in 0..4 {
+            let texts: Vec<String> = (0..100)
+                .map(|i| format!("p{part}-{i:03}-{}", "x".repeat(93)))
+                .collect();
+            let batch =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(texts))])
+                    .expect("batch");
+            let file =
+                File::create(dir.path().join(format!("part-{part:05}.parquet"))).expect("file");
+            let mut w =
+                parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).expect("writer");
+            w.write(&batch).expect("write");
+            w.close().expect("close");
+        }
+        // 100 bytes per text, 400 texts: a budget of 2,000 bytes is 500 per part.
+        let sample = stage_text_sample(dir.path(), 2_000).expect("sample");
+        assert_eq!(sample.len(), 4 * 5, "{sample:?}");
+        for part in 0..4 {
+            let from: Vec<&String> = sample
+                .iter()
+                .filter(|t| t.starts_with(&format!("p{part}-")))
+                .collect();
+            assert_eq!(from.len(), 5);
+            assert!(from[0].starts_with(&format!("p{part}-000")));
+        }
+        assert_eq!(
+            stage_text_sample(dir.path(), u64::MAX).expect("all").len(),
+            400
+        );
+        assert_eq!(stage_text_sample(dir.path(), 2_000).expect("again"), sample);
+    }
 }

@@ -682,6 +682,8 @@ impl GlobalStage for ClusterStage {
             ("docs_in_clusters".into(), clustered),
             ("duplicates".into(), removed),
             ("component_rounds".into(), found.rounds),
+            // Above 1, the reduce worked partition by partition to stay in `memory_limit`.
+            ("partitions".into(), ctx.partitions as u64),
         ];
         if threshold.is_some() {
             let spill: u64 = (0..ctx.tasks())

@@ -601,11 +601,15 @@ impl crate::registry::StageKind<TokenizeSpec> for Kind {
         let path = job.resolve(&spec.tokenizer);
         if let (false, Some(vocab)) = (path.exists(), spec.train_vocab) {
             tracing::info!(tokenizer = %path.display(), vocab, "training the tokenizer on the documents entering the stage");
-            crate::tokenizer_train::train(
-                crate::texts::stage_texts(prev, usize::MAX)?,
-                vocab,
-                &path,
-            )?;
+            let texts = crate::texts::stage_text_sample(prev, spec.train_bytes.bytes())?;
+            let bytes: usize = texts.iter().map(String::len).sum();
+            tracing::info!(
+                docs = texts.len(),
+                bytes,
+                train_bytes = spec.train_bytes.bytes(),
+                "tokenizer training sample"
+            );
+            crate::tokenizer_train::train(texts, vocab, &path)?;
         }
         Ok(())
     }

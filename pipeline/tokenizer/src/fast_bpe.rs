@@ -224,7 +224,11 @@ impl FastBpe {
         }
         let normalized;
         // ASCII is already NFC: skip the copy.
-        let text = if self.nfc && !text.is_ascii() {
+        let text = if self.nfc
+            && !text.is_ascii()
+            && unicode_normalization::is_nfc_quick(text.chars())
+                != unicode_normalization::IsNormalized::Yes
+        {
             use unicode_normalization_alignments::UnicodeNormalization;
             normalized = text.nfc().map(|(c, _)| c).collect::<String>();
             normalized.as_str()

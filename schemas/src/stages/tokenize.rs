@@ -20,6 +20,13 @@ pub struct TokenizeSpec {
     /// does the same as a separate command).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_vocab: Option<usize>,
+    /// Text the training reads at most, taken evenly from every part of the stage's
+    /// input (the trainer holds it and its word counts in memory: a few times this).
+    #[serde(
+        default = "default_train_bytes",
+        skip_serializing_if = "is_default_train_bytes"
+    )]
+    pub train_bytes: ByteSize,
     /// Tokens per training row.
     #[serde(default = "default_seq_len")]
     pub seq_len: usize,
@@ -37,6 +44,12 @@ pub struct TokenizeSpec {
     pub memory_limit: ByteSize,
 }
 
+fn default_train_bytes() -> ByteSize {
+    ByteSize(512 << 20)
+}
+fn is_default_train_bytes(b: &ByteSize) -> bool {
+    *b == default_train_bytes()
+}
 fn default_seq_len() -> usize {
     2048
 }
