@@ -51,33 +51,40 @@ fn classify(c: char, unify_spaces: bool) -> CharAction {
     }
 }
 
-/// For a 32-byte chunk of only printable ASCII (space to `~`) and newlines, the bit mask
-/// of its newlines; `None` when it holds anything else.
-fn printable_or_newline(chunk: &[u8]) -> Option<u32> {
+/// Of a 32-byte chunk, as bit masks: the bytes the one-pass check must look at one by one
+/// (anything but printable ASCII, newlines, UTF-8 continuation bytes and the lead bytes
+/// E4..E9 of U+4000..U+9FFF), and the newlines.
+fn chunk_masks(chunk: &[u8; 32]) -> (u32, u32) {
     #[cfg(target_arch = "x86_64")]
     {
-        if let Ok(chunk) = <&[u8; 32]>::try_from(chunk) {
-            return sse2::printable_or_newline(chunk);
+        sse2::chunk_masks(chunk)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (mut other, mut lines) = (0u32, 0u32);
+        for (k, &b) in chunk.iter().enumerate() {
+            lines |= u32::from(b == b'\n') << k;
+            other |= u32::from(!skippable(b)) << k;
         }
+        (other, lines)
     }
-    let (mut other, mut lines) = (0u32, 0u32);
-    for (k, &b) in chunk.iter().enumerate().take(32) {
-        let nl = b == b'\n';
-        lines |= u32::from(nl) << k;
-        other |= u32::from(b.wrapping_sub(0x20) >= 0x5F && !nl) << k;
-    }
-    (other == 0).then_some(lines)
 }
 
-/// [`printable_or_newline`] in SSE2, which every x86-64 processor has.
+/// True for the bytes [`chunk_masks`] lets through.
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+fn skippable(b: u8) -> bool {
+    matches!(b, b' '..=b'~' | b'\n' | 0x80..=0xBF | 0xE4..=0xE9)
+}
+
+/// [`chunk_masks`] in SSE2, which every x86-64 processor has.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
         _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
 
-    /// (non-printable non-newline bytes, newlines) of 16 bytes, as bit masks.
+    /// (bytes to look at, newlines) of 16 bytes, as bit masks.
     fn masks(v: __m128i) -> (u32, u32) {
         // SAFETY: SSE2 is part of the x86-64 baseline; these are register operations.
         unsafe {
@@ -86,7 +93,14 @@ mod sse2 {
             let above = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
             let del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
             let printable = _mm_andnot_si128(del, above);
-            let ok = _mm_or_si128(printable, nl);
+            // Continuation bytes 0x80..=0xBF are -128..=-65.
+            let cont = _mm_cmpgt_epi8(_mm_set1_epi8(-64), v);
+            // Lead bytes 0xE4..=0xE9 are -28..=-23.
+            let lead = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(-29)),
+                _mm_cmpgt_epi8(_mm_set1_epi8(-22), v),
+            );
+            let ok = _mm_or_si128(_mm_or_si128(printable, nl), _mm_or_si128(cont, lead));
             (
                 !(_mm_movemask_epi8(ok) as u32) & 0xFFFF,
                 _mm_movemask_epi8(nl) as u32,
@@ -94,7 +108,7 @@ mod sse2 {
         }
     }
 
-    pub(super) fn printable_or_newline(chunk: &[u8; 32]) -> Option<u32> {
+    pub(super) fn chunk_masks(chunk: &[u8; 32]) -> (u32, u32) {
         // SAFETY: both loads read 16 bytes inside the 32-byte array (unaligned loads).
         let (lo, hi) = unsafe {
             let p = chunk.as_ptr().cast::<__m128i>();
@@ -102,7 +116,7 @@ mod sse2 {
         };
         let (other_lo, nl_lo) = masks(lo);
         let (other_hi, nl_hi) = masks(hi);
-        ((other_lo | other_hi) == 0).then_some(nl_lo | nl_hi << 16)
+        (other_lo | other_hi << 16, nl_lo | nl_hi << 16)
     }
 }
 
@@ -190,31 +204,69 @@ impl Normalizer {
         let (mut i, mut prev_ws, mut newlines, mut nfc_check) = (0, false, 0usize, false);
         let max_blank = self.spec.max_blank_lines;
         while i < n {
-            if let Some(chunk) = bytes.get(i..i + 32)
-                && let Some(mut lines) = printable_or_newline(chunk)
+            // 32 bytes at a time while they are printable ASCII, newlines and CJK
+            // ideographs (a chunk may start or end inside one: its lead byte was seen).
+            if let Some(chunk) = bytes
+                .get(i..i + 32)
+                .and_then(|c| <&[u8; 32]>::try_from(c).ok())
             {
-                // Each newline: the byte before it (in the chunk, or the carried state).
-                while lines != 0 {
-                    let p = lines.trailing_zeros() as usize;
-                    lines &= lines - 1;
-                    if p > 0 {
-                        prev_ws = chunk[p - 1] == b' ';
-                        if chunk[p - 1] != b'\n' {
+                let (other, mut lines) = chunk_masks(chunk);
+                if other == 0 || lines == 0 {
+                    // Each newline: the byte before it (in the chunk, or the carried state).
+                    while lines != 0 {
+                        let p = lines.trailing_zeros() as usize;
+                        lines &= lines - 1;
+                        if let Some(&b) = p.checked_sub(1).and_then(|q| chunk.get(q)) {
+                            // The end of a character: look back to its start.
+                            prev_ws = match b {
+                                0x80.. => text[..i + p]
+                                    .chars()
+                                    .next_back()
+                                    .is_some_and(char::is_whitespace),
+                                _ => b == b' ',
+                            };
+                            if b != b'\n' {
+                                newlines = 0;
+                            }
+                        }
+                        if prev_ws || i + p == 0 || newlines > max_blank {
+                            return false;
+                        }
+                        newlines += 1;
+                        prev_ws = false;
+                    }
+                    // Without newlines, the other characters are checked one by one.
+                    let mut rest = other;
+                    while rest != 0 {
+                        let p = rest.trailing_zeros() as usize;
+                        rest &= rest - 1;
+                        let Some(c) = text.get(i + p..).and_then(|t| t.chars().next()) else {
+                            return false;
+                        };
+                        if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
+                            return false;
+                        }
+                        nfc_check |= !self.nfc_starter(c);
+                    }
+                    // The state after the chunk: its last character.
+                    match chunk.iter().rposition(|&b| !(0x80..0xC0).contains(&b)) {
+                        Some(q) if chunk[q] == b'\n' => {}
+                        Some(q) => {
+                            prev_ws = match chunk[q] {
+                                b' ' | b'\t' => true,
+                                b if b < 0x80 => false,
+                                _ => text[i + q..]
+                                    .chars()
+                                    .next()
+                                    .is_some_and(char::is_whitespace),
+                            };
                             newlines = 0;
                         }
+                        None => return false,
                     }
-                    if prev_ws || i + p == 0 || newlines > max_blank {
-                        return false;
-                    }
-                    newlines += 1;
-                    prev_ws = false;
+                    i += 32;
+                    continue;
                 }
-                if chunk[31] != b'\n' {
-                    prev_ws = chunk[31] == b' ';
-                    newlines = 0;
-                }
-                i += 32;
-                continue;
             }
             let b = bytes[i];
             match b {
@@ -237,13 +289,15 @@ impl Normalizer {
                     prev_ws = false;
                     i += 1;
                 }
+                // The rest of a character a chunk ended inside (its lead byte was seen).
+                0x80..=0xBF => i += 1,
                 // U+4000..U+9FFF (CJK ideographs, Yijing symbols): kept NFC starters.
                 0xE4..=0xE9 => {
                     prev_ws = false;
                     newlines = 0;
                     i += 3;
                 }
-                0x80.. => {
+                0xC0.. => {
                     let c = text[i..].chars().next().unwrap_or('\0');
                     if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
                         return false;
@@ -495,27 +549,27 @@ mod tests {
     #[test]
     fn the_vector_chunk_check_agrees_with_the_byte_loop() {
         let mut rng = taojin_schemas::rng::SplitMix64::new(11);
-        let interesting = [b' ', b'~', 0x7F, 0x1F, b'\n', b'\t', 0x80, 0xE4, 0xFF, b'a'];
+        let interesting = [
+            b' ', b'~', 0x7F, 0x1F, b'\n', b'\t', 0x80, 0xBF, 0xC0, 0xE3, 0xE4, 0xE9, 0xEA, 0xFF,
+            b'a',
+        ];
         for _ in 0..20_000 {
-            let chunk: Vec<u8> = (0..32)
-                .map(|_| {
-                    let r = rng.next();
-                    match r % 4 {
-                        0 => interesting[((r >> 8) % interesting.len() as u64) as usize],
-                        _ => b'x',
-                    }
-                })
-                .collect();
-            let lines = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |m, (k, &b)| m | u32::from(b == b'\n') << k);
-            let ok = chunk
-                .iter()
-                .all(|&b| (0x20..0x7F).contains(&b) || b == b'\n');
+            let chunk: [u8; 32] = std::array::from_fn(|_| {
+                let r = rng.next();
+                match r % 4 {
+                    0 => interesting[((r >> 8) % interesting.len() as u64) as usize],
+                    _ => b'x',
+                }
+            });
+            let mask = |f: &dyn Fn(u8) -> bool| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |m, (k, &b)| m | u32::from(f(b)) << k)
+            };
             assert_eq!(
-                printable_or_newline(&chunk),
-                ok.then_some(lines),
+                chunk_masks(&chunk),
+                (mask(&|b| !skippable(b)), mask(&|b| b == b'\n')),
                 "{chunk:?}"
             );
         }
@@ -559,12 +613,14 @@ mod tests {
             let n = Normalizer::new(&spec);
             let mut fast = 0;
             for _ in 0..50_000 {
-                let len = (rng.next() % 12) as usize;
+                let len = (rng.next() % 16) as usize;
                 let s: String = (0..len)
                     .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
                     .collect();
-                // Long printable runs take the 32-byte path.
-                let s = s.replace('a', "abcdefghijklmnopqrstuvwxyz0123456789.,;");
+                // Long printable and CJK runs take the 32-byte path.
+                let s = s
+                    .replace('a', "abcdefghijklmnopqrstuvwxyz0123456789.,;")
+                    .replace('b', "中文字符测试文本内容");
                 let full = n.normalize_passes(&s);
                 if n.unchanged(&s) {
                     fast += 1;
@@ -581,6 +637,23 @@ mod tests {
                 }
             }
             assert!(fast > 1000, "{fast}");
+        }
+    }
+
+    /// A character outside the 32-byte path at every place across a chunk boundary: a
+    /// wide space ending a line is trimmed, full-width punctuation is kept.
+    #[test]
+    fn characters_across_chunk_boundaries() {
+        let n = Normalizer::new(&NormalizeSpec::default());
+        for k in 0..40 {
+            let pad = "a".repeat(k);
+            for (c, clean) in [('\u{3000}', false), ('，', true), ('\t', false)] {
+                let s = format!(
+                    "{pad}中文字符测试文本内容{c}\n下一行{c}中文字符测试文本内容测试文本内容。"
+                );
+                assert_eq!(n.unchanged(&s), clean, "{s:?}");
+                assert_eq!(n.normalize_passes(&s) == s.as_str(), clean, "{s:?}");
+            }
         }
     }
 

@@ -11,11 +11,13 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
 use taojin_schemas::{BadRecordPolicy, JobSpec, TaskStats, columns, read_schema, removed_schema};
 
-use crate::batch::{DocBatchBuilder, bad_records_batch, text_bytes, text_column};
+use crate::batch::{
+    DocBatchBuilder, Processed, bad_records_batch, partition, text_bytes, text_column,
+};
 use crate::error::{PipelineError, Result};
 use crate::ingest::{BadRecord, Doc, ReadContext, RecordSink, Split, read_part};
 use crate::progress::StageProgress;
-use crate::stages::MapStage;
+use crate::stages::{Edit, EditTally, MapStage, TextEdit};
 use crate::writer::{ParquetPart, Pending, write_atomic};
 
 /// The file name stem of task `task`'s outputs.
@@ -164,6 +166,12 @@ pub fn run_task(run: &StageRun<'_>, task: usize, input: TaskInput<'_>) -> Result
                 batch_rows: run.job.job.batch_rows,
             };
             let mut sink = IngestSink {
+                edit: stage.text_edit().map(|edit| Fused {
+                    edit,
+                    reasons: Vec::new(),
+                    tally: EditTally::default(),
+                    bytes_in: 0,
+                }),
                 out: &mut out,
                 docs: DocBatchBuilder::new(run.job.job.batch_rows, run.job.reads_web()),
                 bad: Vec::new(),
@@ -219,9 +227,28 @@ impl TaskOutput<'_> {
     /// Runs the stage on one input batch and writes both sides.
     fn process(&mut self, batch: RecordBatch) -> Result<()> {
         let bytes = text_bytes(&batch)?;
-        self.stats.docs_in += batch.num_rows() as u64;
-        self.stats.bytes_in += bytes;
         let processed = self.stage.process(&batch, &mut self.stats)?;
+        self.write(batch.num_rows(), bytes, processed)
+    }
+
+    /// Writes a batch the reader already ran the stage's [`TextEdit`] on: `reasons` per
+    /// row, `bytes_in` the text bytes before the edits.
+    fn write_edited(
+        &mut self,
+        batch: RecordBatch,
+        reasons: &[Option<&str>],
+        bytes_in: u64,
+        tally: EditTally,
+    ) -> Result<()> {
+        tally.add_to(&mut self.stats);
+        let processed = partition(&batch, reasons)?;
+        self.write(batch.num_rows(), bytes_in, processed)
+    }
+
+    /// Counts a processed batch of `rows` input rows (`bytes` of text) and writes it.
+    fn write(&mut self, rows: usize, bytes: u64, processed: Processed) -> Result<()> {
+        self.stats.docs_in += rows as u64;
+        self.stats.bytes_in += bytes;
         self.stats.docs_kept += processed.kept.num_rows() as u64;
         self.stats.bytes_kept += text_bytes(&processed.kept)?;
         self.kept.write(&processed.kept)?;
@@ -240,7 +267,7 @@ impl TaskOutput<'_> {
             }
             self.write_removed(&removed)?;
         }
-        self.run.progress.add(batch.num_rows() as u64, bytes);
+        self.run.progress.add(rows as u64, bytes);
         Ok(())
     }
 
@@ -292,18 +319,39 @@ impl TaskOutput<'_> {
 struct IngestSink<'a, 'b> {
     out: &'a mut TaskOutput<'b>,
     docs: DocBatchBuilder,
+    /// The stage's per-document edit, applied as each document arrives.
+    edit: Option<Fused<'b>>,
     bad: Vec<BadRecord>,
     source: &'a str,
     policy: BadRecordPolicy,
+}
+
+/// A [`TextEdit`] run by the reader, and what it did to the batch being built.
+struct Fused<'a> {
+    edit: &'a dyn TextEdit,
+    /// Per buffered row: why it is removed.
+    reasons: Vec<Option<&'static str>>,
+    tally: EditTally,
+    /// Text bytes of the buffered rows as read.
+    bytes_in: u64,
 }
 
 const BAD_BATCH: usize = 1024;
 
 impl IngestSink<'_, '_> {
     fn flush_docs(&mut self) -> Result<()> {
-        if !self.docs.is_empty() {
-            let batch = self.docs.finish()?;
-            self.out.process(batch)?;
+        if self.docs.is_empty() {
+            return Ok(());
+        }
+        let batch = self.docs.finish()?;
+        match self.edit.as_mut() {
+            Some(f) => {
+                let tally = std::mem::take(&mut f.tally);
+                let bytes = std::mem::take(&mut f.bytes_in);
+                self.out.write_edited(batch, &f.reasons, bytes, tally)?;
+                f.reasons.clear();
+            }
+            None => self.out.process(batch)?,
         }
         Ok(())
     }
@@ -319,7 +367,20 @@ impl IngestSink<'_, '_> {
 }
 
 impl RecordSink for IngestSink<'_, '_> {
-    fn doc(&mut self, doc: Doc<'_>) -> Result<()> {
+    fn doc(&mut self, mut doc: Doc<'_>) -> Result<()> {
+        if let Some(f) = self.edit.as_mut() {
+            let edit = f.edit.edit(&doc.text);
+            f.bytes_in += doc.text.len() as u64;
+            f.tally.add(doc.text.len(), &edit);
+            f.reasons.push(match edit {
+                Edit::Same => None,
+                Edit::Changed(text) => {
+                    doc.text = text.into();
+                    None
+                }
+                Edit::Removed(reason) => Some(reason),
+            });
+        }
         self.docs.push(&doc, self.source);
         if self.docs.is_full() {
             self.flush_docs()?;

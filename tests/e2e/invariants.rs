@@ -205,3 +205,71 @@ fn every_output_codec_gives_the_same_rows() {
     assert!(rows[0].0.len() > 5000);
     assert!(rows.iter().all(|r| *r == rows[0]));
 }
+
+/// `normalize` as a job's first stage runs inside the reader (each document edited as it
+/// is decoded); after a `read` stage it runs over part files. Both keep the same rows with
+/// the same text, remove the same ones, and count the same edits.
+#[test]
+fn normalize_inside_the_reader_equals_normalize_over_parts() {
+    let ws = Workspace::new();
+    // Batches mixing texts left as they are, changed ones, and ones left empty.
+    let docs: String = (0..2000)
+        .map(|i| {
+            let text = match i % 5 {
+                0 | 1 => format!("Clean line {i}.\n第{i}行，没有要改的。"),
+                2 => format!("Trailing {i}   \r\nand\u{a0}spaces\n\n\n\n\nend"),
+                3 => format!("e\u{301}t\u{e9} {i} \u{200b}"),
+                _ if i % 10 == 4 => " \u{feff}\u{200b} ".to_string(),
+                _ => format!("Plain ASCII {i}."),
+            };
+            serde_json::json!({"id": format!("d-{i}"), "text": text}).to_string() + "\n"
+        })
+        .collect();
+    ws.write("data/d.jsonl", docs);
+    ws.write(
+        "data/e.jsonl.zst",
+        zstd_bytes(jsonl_docs(700, "e").as_bytes()),
+    );
+    let inputs = input("web", "data/*.jsonl*");
+    let extra = "split_bytes = 40000\nbatch_rows = 128";
+    ws.job(extra, &inputs, NORMALIZE);
+    ws.run_ok(&["run", "job.toml"]);
+    std::fs::rename(ws.path("out"), ws.path("fused")).expect("rename");
+    ws.job(
+        extra,
+        &inputs,
+        &format!("[[stages]]\nkind = \"read\"\n\n{NORMALIZE}"),
+    );
+    ws.run_ok(&["run", "job.toml"]);
+
+    let fused = &ws.stats("fused")["stages"][0];
+    let parts = &ws.stats("out")["stages"][1];
+    for key in [
+        "docs_in",
+        "docs_kept",
+        "docs_removed",
+        "bytes_in",
+        "bytes_kept",
+        "bytes_removed",
+        "bytes_edit_delta",
+        "tasks",
+    ] {
+        assert_eq!(fused[key], parts[key], "{key}");
+    }
+    assert_eq!(
+        fused["counters"]["docs_changed"],
+        parts["counters"]["docs_changed"]
+    );
+    let changed = fused["counters"]["docs_changed"]
+        .as_u64()
+        .expect("docs_changed");
+    assert!(changed > 1000 && changed < 2700, "{fused}");
+    assert_eq!(fused["docs_removed"]["empty"], 200);
+    for (removed, col) in [(false, "id"), (false, "text"), (true, "id"), (true, "text")] {
+        assert_eq!(
+            column(&ws.path("fused/normalize"), col, removed),
+            column(&ws.path("out/normalize"), col, removed),
+            "{col} removed={removed}"
+        );
+    }
+}

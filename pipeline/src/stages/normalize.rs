@@ -1,5 +1,6 @@
 //! The `normalize` stage: [`Normalizer`] over the text column; empty results are removed
-//! with reason `empty`.
+//! with reason `empty`. A per-document [`TextEdit`], so as a job's first stage it runs
+//! inside the reader.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use arrow::array::{Array, RecordBatch, StringBuilder};
 use taojin_filters::Normalizer;
 use taojin_schemas::{NormalizeSpec, TaskStats, columns};
 
-use super::MapStage;
+use super::{Edit, EditTally, MapStage, TextEdit};
 use crate::batch::{Processed, partition, replace_column, text_column};
 use crate::error::Result;
 
@@ -27,42 +28,56 @@ impl NormalizeStage {
     }
 }
 
+impl TextEdit for NormalizeStage {
+    fn edit(&self, text: &str) -> Edit {
+        match self.normalizer.normalize(text) {
+            t if t.is_empty() => Edit::Removed(REASON_EMPTY),
+            Cow::Borrowed(_) => Edit::Same,
+            Cow::Owned(t) => Edit::Changed(t),
+        }
+    }
+}
+
 impl MapStage for NormalizeStage {
     fn process(&self, batch: &RecordBatch, stats: &mut TaskStats) -> Result<Processed> {
         let text = text_column(batch)?;
         let mut reasons = Vec::with_capacity(text.len());
-        let mut changed = 0u64;
+        let mut tally = EditTally::default();
         let mut out: Option<StringBuilder> = None;
         for (i, t) in text.iter().enumerate() {
             let t = t.unwrap_or("");
-            let normalized = self.normalizer.normalize(t);
-            let empty = normalized.is_empty();
-            reasons.push(empty.then_some(REASON_EMPTY));
-            if let Cow::Owned(_) = normalized {
-                if out.is_none() {
-                    // First change in this batch: copy the rows before it unchanged.
-                    let mut b = StringBuilder::with_capacity(text.len(), text.value_data().len());
-                    for j in 0..i {
-                        b.append_value(text.value(j));
-                    }
-                    out = Some(b);
+            let edit = self.edit(t);
+            tally.add(t.len(), &edit);
+            if matches!(edit, Edit::Changed(_)) && out.is_none() {
+                // First change in this batch: copy the rows before it unchanged.
+                let mut b = StringBuilder::with_capacity(text.len(), text.value_data().len());
+                for j in 0..i {
+                    b.append_value(text.value(j));
                 }
-                if !empty {
-                    changed += 1;
-                    stats.bytes_edit_delta += normalized.len() as i64 - t.len() as i64;
-                }
+                out = Some(b);
             }
             if let Some(b) = out.as_mut() {
                 // Removed rows keep their original text in `removed/`.
-                b.append_value(if empty { t } else { &normalized });
+                b.append_value(match &edit {
+                    Edit::Changed(new) => new,
+                    _ => t,
+                });
             }
+            reasons.push(match edit {
+                Edit::Removed(reason) => Some(reason),
+                _ => None,
+            });
         }
-        stats.count("docs_changed", changed);
+        tally.add_to(stats);
         let batch = match out {
             Some(mut b) => replace_column(batch, columns::TEXT, Arc::new(b.finish()))?,
             None => batch.clone(),
         };
         partition(&batch, &reasons)
+    }
+
+    fn text_edit(&self) -> Option<&dyn TextEdit> {
+        Some(self)
     }
 }
 
