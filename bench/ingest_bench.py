@@ -24,14 +24,16 @@ import time
 
 
 def timed(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (seconds, peak RSS MiB of the child)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    """Runs cmd; returns (seconds, peak RSS MiB of the child). Its stderr goes to a file,
+    so a chatty child cannot fill a pipe nobody reads while we wait for it."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-3000:]}")
     return seconds, usage.ru_maxrss / 1024
 
 

@@ -24,21 +24,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def timed(argv):
-    """Runs argv; returns (seconds, peak RSS MiB of the child)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{err[-3000:]}")
-    return secs, usage.ru_maxrss / 1024
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from ingest_bench import timed  # noqa: E402  (one way to time a child and its peak RSS)
 
 
 def size_mb(d, suffix=""):
