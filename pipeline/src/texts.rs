@@ -74,6 +74,30 @@ fn stage_parts(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     Ok(parts)
 }
 
+/// Calls `take` with each kept text of part file `path` in order (only the text column
+/// is read) until it returns false; returns false then.
+fn part_texts(path: &Path, mut take: impl FnMut(&str) -> bool) -> Result<bool> {
+    let file = File::open(path).map_err(PipelineError::io(path))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(PipelineError::parquet(path))?;
+    let mask = parquet::arrow::ProjectionMask::columns(
+        builder.parquet_schema(),
+        [taojin_schemas::columns::TEXT],
+    );
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(PipelineError::parquet(path))?;
+    for batch in reader {
+        for t in crate::batch::text_column(&batch?)?.iter().flatten() {
+            if !take(t) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// Kept documents of a finished stage folder up to about `max_bytes` of text in all, an
 /// equal share from every part (so every source and task is in the sample), each part
 /// read from its start: the same sample for the same folder.
@@ -82,29 +106,15 @@ pub fn stage_text_sample(dir: &Path, max_bytes: u64) -> Result<Vec<String>> {
     let share = max_bytes / (parts.len() as u64).max(1);
     let mut out = Vec::new();
     for path in parts {
-        let file = File::open(&path).map_err(PipelineError::io(&path))?;
-        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(PipelineError::parquet(&path))?;
-        // Only the text column is read.
-        let mask = parquet::arrow::ProjectionMask::columns(
-            builder.parquet_schema(),
-            [taojin_schemas::columns::TEXT],
-        );
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(PipelineError::parquet(&path))?;
         let mut taken = 0u64;
-        'part: for batch in reader {
-            let batch = batch?;
-            for t in crate::batch::text_column(&batch)?.iter().flatten() {
-                if taken >= share {
-                    break 'part;
-                }
-                taken += t.len() as u64;
-                out.push(t.to_string());
+        part_texts(&path, |t| {
+            if taken >= share {
+                return false;
             }
-        }
+            taken += t.len() as u64;
+            out.push(t.to_string());
+            true
+        })?;
     }
     Ok(out)
 }
@@ -113,19 +123,15 @@ pub fn stage_text_sample(dir: &Path, max_bytes: u64) -> Result<Vec<String>> {
 pub fn stage_texts(dir: &Path, max: usize) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for path in stage_parts(dir)? {
-        let file = File::open(&path).map_err(PipelineError::io(&path))?;
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(PipelineError::parquet(&path))?
-            .build()
-            .map_err(PipelineError::parquet(&path))?;
-        for batch in reader {
-            let batch = batch?;
-            let text = crate::batch::text_column(&batch)?;
-            out.extend(text.iter().flatten().map(str::to_string));
+        let more = part_texts(&path, |t| {
             if out.len() >= max {
-                out.truncate(max);
-                return Ok(out);
+                return false;
             }
+            out.push(t.to_string());
+            true
+        })?;
+        if !more {
+            break;
         }
     }
     Ok(out)
@@ -176,5 +182,10 @@ mod tests {
             400
         );
         assert_eq!(stage_text_sample(dir.path(), 2_000).expect("again"), sample);
+        // By count: in part order, across a part boundary.
+        let first = stage_texts(dir.path(), 150).expect("texts");
+        assert_eq!(first.len(), 150);
+        assert!(first[99].starts_with("p0-099") && first[100].starts_with("p1-000"));
+        assert_eq!(stage_texts(dir.path(), 1000).expect("all").len(), 400);
     }
 }
