@@ -24,8 +24,8 @@ import time
 
 
 def timed(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (seconds, peak RSS MiB of the child). Its stderr goes to a file,
-    so a chatty child cannot fill a pipe nobody reads while we wait for it."""
+    """Runs cmd; returns (seconds, peak RSS MiB, CPU seconds of the child). Its stderr
+    goes to a file, so a chatty child cannot fill a pipe nobody reads while we wait."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=err)
@@ -34,12 +34,19 @@ def timed(cmd, stdout=subprocess.DEVNULL):
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             sys.exit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def median_run(cmd, repeat):
-    runs = [timed(cmd) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+def median_run(cmd, repeat, before=None):
+    """(median seconds, peak RSS, median CPU seconds) of `repeat` runs; `before` runs
+    untimed ahead of each."""
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        runs.append(timed(cmd))
+    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
+            statistics.median(r[2] for r in runs))
 
 
 def write_job(path, corpus_glob, out, compression="zstd"):
@@ -65,7 +72,7 @@ def main():
 
     raw_bytes = int(subprocess.run(f"zstd -dc '{corpus}' | wc -c", shell=True, check=True,
                                    capture_output=True, text=True).stdout)
-    floor_s, _ = median_run(["zstd", "-q", "-dc", corpus, "-o", "/dev/null"], args.repeat)
+    floor_s, _, _ = median_run(["zstd", "-q", "-dc", corpus, "-o", "/dev/null"], args.repeat)
 
     # Shards and the 4x corpus are prepared untimed.
     shard_dir = os.path.join(work, "shards")
@@ -93,7 +100,10 @@ def main():
         job = os.path.join(work, f"job-{label}.toml")
         out = os.path.join(work, f"out-{label}")
         write_job(job, glob, out, compression)
-        secs, rss = median_run([args.taojin, "run", job, "--force", "--threads", str(threads)], args.repeat)
+        # A fresh run each time: the last run's output is deleted untimed (with --force
+        # the timing would include unlinking it).
+        secs, rss, cpu = median_run([args.taojin, "run", job, "--threads", str(threads)], args.repeat,
+                                    before=lambda: shutil.rmtree(out, ignore_errors=True))
         with open(os.path.join(out, "stats.json")) as f:
             stage = json.load(f)["stages"][0]
         mbps = raw_bytes * scale / 1e6 / secs
@@ -102,6 +112,8 @@ def main():
             "jsonl_mb_per_s": round(mbps, 1),
             "text_mb_per_s": round(stage["bytes_in"] / 1e6 / secs, 1),
             "per_core_vs_floor": round(mbps / threads / (raw_bytes / 1e6 / floor_s), 3),
+            # The same per CPU-second the process used (user + system, all its threads).
+            "cpu_s": round(cpu, 3), "per_cpu_s_vs_floor": round(floor_s * scale / cpu, 3),
             "peak_rss_mb": round(rss, 1), "docs": stage["docs_in"], "tasks": stage["tasks"],
             "output_mb": round(sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out)
                                    for n in ns if n.endswith(".parquet")) / 1e6, 1),
@@ -118,7 +130,7 @@ def main():
     print(f"corpus {args.corpus}: {raw_bytes / 1e6:.1f} MB uncompressed JSONL; {cores} cores; "
           f"median of {args.repeat}; load average {os.getloadavg()[0]:.2f}")
     print(f"floor  zstd -dc (1 core): {floor:.1f} MB/s ({floor_s:.3f} s)")
-    header = ["case", "threads", "tasks", "docs", "seconds", "jsonl_mb_per_s", "text_mb_per_s", "per_core_vs_floor", "peak_rss_mb", "output_mb"]
+    header = ["case", "threads", "tasks", "docs", "seconds", "jsonl_mb_per_s", "text_mb_per_s", "per_core_vs_floor", "cpu_s", "per_cpu_s_vs_floor", "peak_rss_mb", "output_mb"]
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for r in rows:

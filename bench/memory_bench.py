@@ -79,7 +79,7 @@ def main():
         with open(f"{d}/job.toml", "w") as f:
             f.write(job)
         shutil.rmtree(f"{d}/out", ignore_errors=True)
-        secs, rss = timed([taojin, "run", f"{d}/job.toml", "--threads", "2"])
+        secs, rss, _ = timed([taojin, "run", f"{d}/job.toml", "--threads", "2"])
         stats = json.load(open(f"{d}/out/stats.json"))
         docs = stats["stages"][0]["docs_in"]
         input_mb = size_mb(data, ".jsonl.zst") - size_mb(os.path.join(data, "lm-reference"), ".jsonl.zst")
@@ -97,7 +97,7 @@ def main():
                     '[[stages]]\nkind = "normalize"\n\n'
                     f'[[stages]]\nkind = "minhash_dedup"\nmemory_limit = "{limit}"\n')
         shutil.rmtree(f"{d}/out", ignore_errors=True)
-        secs, rss = timed([taojin, "run", f"{d}/job.toml", "--threads", "2"])
+        secs, rss, _ = timed([taojin, "run", f"{d}/job.toml", "--threads", "2"])
         st = json.load(open(f"{d}/out/stats.json"))["stages"][1]
         parts = st["counters"].get("partitions", "?")
         removed = sum(st["docs_removed"].values())

@@ -15,7 +15,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     spec: NormalizeSpec,
-    starters: &'static [u64],
+    tables: &'static Tables,
 }
 
 /// What one character becomes in the first pass.
@@ -51,32 +51,58 @@ fn classify(c: char, unify_spaces: bool) -> CharAction {
     }
 }
 
-/// Of a 32-byte chunk, as bit masks: the bytes the one-pass check must look at one by one
-/// (anything but printable ASCII, newlines, UTF-8 continuation bytes and the lead bytes
-/// E4..E9 of U+4000..U+9FFF), and the newlines.
-fn chunk_masks(chunk: &[u8; 32]) -> (u32, u32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        sse2::chunk_masks(chunk)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let (mut other, mut lines) = (0u32, 0u32);
+/// Of a 32-byte chunk, bit masks (bit k for byte k) of the bytes the scans look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Masks {
+    /// Control bytes other than `\n` and `\t`, and DEL: the first pass changes them.
+    bad: u32,
+    /// `\n`.
+    nl: u32,
+    /// ASCII space and tab.
+    ws: u32,
+    /// First bytes of characters outside U+4000..U+9FFF (lead bytes 0xC0.. except
+    /// E4..E9): those are looked up one by one; CJK ideographs are always kept NFC
+    /// starters and need no look.
+    lead: u32,
+}
+
+impl Masks {
+    /// The masks of `chunk`, a byte at a time (the model [`sse2::masks`] is tested
+    /// against, and the code off x86-64).
+    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+    fn scalar(chunk: &[u8; 32]) -> Masks {
+        let mut m = Masks {
+            bad: 0,
+            nl: 0,
+            ws: 0,
+            lead: 0,
+        };
         for (k, &b) in chunk.iter().enumerate() {
-            lines |= u32::from(b == b'\n') << k;
-            other |= u32::from(!skippable(b)) << k;
+            let bit = 1u32 << k;
+            match b {
+                b'\n' => m.nl |= bit,
+                b' ' | b'\t' => m.ws |= bit,
+                0..0x20 | 0x7F => m.bad |= bit,
+                0xC0..0xE4 | 0xEA.. => m.lead |= bit,
+                _ => {}
+            }
         }
-        (other, lines)
+        m
+    }
+
+    fn of(chunk: &[u8; 32]) -> Masks {
+        #[cfg(target_arch = "x86_64")]
+        {
+            sse2::masks(chunk)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Masks::scalar(chunk)
+        }
     }
 }
 
-/// True for the bytes [`chunk_masks`] lets through.
-#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
-fn skippable(b: u8) -> bool {
-    matches!(b, b' '..=b'~' | b'\n' | 0x80..=0xBF | 0xE4..=0xE9)
-}
-
-/// [`chunk_masks`] in SSE2, which every x86-64 processor has.
+/// [`Masks::of`] in SSE2, which every x86-64 processor has.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -84,67 +110,132 @@ mod sse2 {
         _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
 
-    /// (bytes to look at, newlines) of 16 bytes, as bit masks.
-    fn masks(v: __m128i) -> (u32, u32) {
+    use super::Masks;
+
+    /// The masks of 16 bytes, as (bad, nl, ws, lead).
+    fn half(v: __m128i) -> (u32, u32, u32, u32) {
         // SAFETY: SSE2 is part of the x86-64 baseline; these are register operations.
         unsafe {
-            let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-            // Signed: 0x20..=0x7F are above 0x1F, bytes from 0x80 are negative.
-            let above = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
-            let del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
-            let printable = _mm_andnot_si128(del, above);
-            // Continuation bytes 0x80..=0xBF are -128..=-65.
-            let cont = _mm_cmpgt_epi8(_mm_set1_epi8(-64), v);
-            // Lead bytes 0xE4..=0xE9 are -28..=-23.
-            let lead = _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(-29)),
-                _mm_cmpgt_epi8(_mm_set1_epi8(-22), v),
+            let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+            let nl = eq(b'\n');
+            let ws = _mm_or_si128(eq(b' '), eq(b'\t'));
+            // Signed: 0x00..=0x1F are the non-negative bytes below 0x20.
+            let low = _mm_andnot_si128(
+                _mm_cmpgt_epi8(_mm_set1_epi8(0), v),
+                _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v),
             );
-            let ok = _mm_or_si128(_mm_or_si128(printable, nl), _mm_or_si128(cont, lead));
-            (
-                !(_mm_movemask_epi8(ok) as u32) & 0xFFFF,
-                _mm_movemask_epi8(nl) as u32,
-            )
+            let bad = _mm_or_si128(_mm_andnot_si128(_mm_or_si128(nl, ws), low), eq(0x7F));
+            // Lead bytes 0xC0..=0xFF are -64..=-1; E4..=E9 are -28..=-23.
+            let lead = _mm_andnot_si128(
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(-29)),
+                    _mm_cmpgt_epi8(_mm_set1_epi8(-22), v),
+                ),
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(-65)),
+                    _mm_cmpgt_epi8(_mm_set1_epi8(0), v),
+                ),
+            );
+            let bits = |m: __m128i| _mm_movemask_epi8(m) as u32 & 0xFFFF;
+            (bits(bad), bits(nl), bits(ws), bits(lead))
         }
     }
 
-    pub(super) fn chunk_masks(chunk: &[u8; 32]) -> (u32, u32) {
+    pub(super) fn masks(chunk: &[u8; 32]) -> Masks {
         // SAFETY: both loads read 16 bytes inside the 32-byte array (unaligned loads).
         let (lo, hi) = unsafe {
             let p = chunk.as_ptr().cast::<__m128i>();
             (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)))
         };
-        let (other_lo, nl_lo) = masks(lo);
-        let (other_hi, nl_hi) = masks(hi);
-        (other_lo | other_hi << 16, nl_lo | nl_hi << 16)
+        let (a, b) = (half(lo), half(hi));
+        Masks {
+            bad: a.0 | b.0 << 16,
+            nl: a.1 | b.1 << 16,
+            ws: a.2 | b.2 << 16,
+            lead: a.3 | b.3 << 16,
+        }
     }
 }
 
-/// Code points below this are looked up in the table of NFC starters; the rest take the
-/// full NFC quick check.
-const STARTER_TABLE_END: u32 = 0x3_0000;
-
-/// A bit per code point below [`STARTER_TABLE_END`]: set for NFC starters (combining
-/// class 0, NFC quick check "yes"). A text of only these is NFC, as none composes with a
-/// neighbour. Built once per process from the Unicode tables (a few milliseconds).
-fn starter_table() -> &'static [u64] {
-    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table = vec![0u64; STARTER_TABLE_END as usize / 64];
-        for c in (0..STARTER_TABLE_END).filter_map(char::from_u32) {
-            if unicode_normalization::char::canonical_combining_class(c) == 0
-                && is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes
-            {
-                table[c as usize / 64] |= 1 << (c as u32 % 64);
+/// The text's bytes 32 at a time with their [`Masks`], from byte `from` (rounded down to
+/// a multiple of 32); the last chunk is padded with `a`, which no scan looks at.
+fn chunks(bytes: &[u8], from: usize) -> impl Iterator<Item = (usize, Masks)> + '_ {
+    (from / 32 * 32..bytes.len()).step_by(32).map(move |i| {
+        let chunk = match bytes.get(i..i + 32) {
+            Some(c) => <[u8; 32]>::try_from(c).unwrap_or([b'a'; 32]),
+            None => {
+                let mut pad = [b'a'; 32];
+                let tail = &bytes[i..];
+                pad[..tail.len()].copy_from_slice(tail);
+                pad
             }
-        }
-        table
+        };
+        (i, Masks::of(&chunk))
     })
 }
 
-/// True when a byte can be copied as is by the first pass.
-fn plain_ascii(b: u8) -> bool {
-    (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\t'
+/// The code point whose UTF-8 encoding starts at `bytes[p]` (a lead byte of valid UTF-8),
+/// and its length.
+fn decode_at(bytes: &[u8], p: usize) -> (u32, usize) {
+    let cont = |k: usize| u32::from(bytes.get(p + k).copied().unwrap_or(0x80) & 0x3F);
+    match bytes[p] {
+        b @ 0xC0..0xE0 => ((u32::from(b & 0x1F) << 6) | cont(1), 2),
+        b @ 0xE0..0xF0 => ((u32::from(b & 0x0F) << 12) | (cont(1) << 6) | cont(2), 3),
+        b @ 0xF0.. => (
+            (u32::from(b & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        ),
+        b => (u32::from(b), 1),
+    }
+}
+
+/// Code points below this are looked up in the tables of NFC starters and plain
+/// characters; the rest take the full checks.
+const TABLE_END: u32 = 0x3_0000;
+
+/// Bits per code point below [`TABLE_END`], built once per process from the Unicode
+/// tables (a few milliseconds).
+struct Tables {
+    /// NFC starters (combining class 0, NFC quick check "yes"). A text of only these is
+    /// NFC, as none composes with a neighbour.
+    starters: Vec<u64>,
+    /// Starters the first pass keeps that are not whitespace: such a character never
+    /// makes a text change, wherever it stands.
+    plain: Vec<u64>,
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tables")
+    }
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let words = TABLE_END as usize / 64;
+        let (mut starters, mut plain) = (vec![0u64; words], vec![0u64; words]);
+        for c in (0..TABLE_END).filter_map(char::from_u32) {
+            let bit = 1 << (c as u32 % 64);
+            if unicode_normalization::char::canonical_combining_class(c) == 0
+                && is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes
+            {
+                starters[c as usize / 64] |= bit;
+                // Whitespace is left out whatever `unify_spaces` says, so one table
+                // serves both settings (classify differs only on spaces).
+                if !c.is_whitespace() && matches!(classify(c, true), CharAction::Keep) {
+                    plain[c as usize / 64] |= bit;
+                }
+            }
+        }
+        Tables { starters, plain }
+    })
+}
+
+fn has_bit(table: &[u64], c: u32) -> bool {
+    table
+        .get(c as usize / 64)
+        .is_some_and(|w| w >> (c % 64) & 1 == 1)
 }
 
 impl Normalizer {
@@ -152,7 +243,7 @@ impl Normalizer {
     pub fn new(spec: &NormalizeSpec) -> Normalizer {
         Normalizer {
             spec: spec.clone(),
-            starters: starter_table(),
+            tables: tables(),
         }
     }
 
@@ -167,13 +258,14 @@ impl Normalizer {
 
     /// [`Self::normalize`] without the one-pass check: character cleaning, NFC, lines.
     fn normalize_passes<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let (first_change, ascii) = self.scan(text);
+        let (first_change, starters) = self.scan(text);
         let cleaned = match first_change {
             Some(i) => Cow::Owned(self.clean_chars(text, i)),
             None => Cow::Borrowed(text),
         };
-        // ASCII is always NFC; otherwise the quick check settles almost every text.
-        let nfc: Cow<'_, str> = if ascii || is_nfc_quick(cleaned.chars()) == IsNormalized::Yes {
+        // Only starters: NFC already (cleaning drops characters or puts ASCII in their
+        // place, so it keeps that). Otherwise the quick check settles almost every text.
+        let nfc: Cow<'_, str> = if starters || is_nfc_quick(cleaned.chars()) == IsNormalized::Yes {
             cleaned
         } else {
             let composed: String = cleaned.nfc().collect();
@@ -191,184 +283,163 @@ impl Normalizer {
     }
 
     /// True when [`Self::normalize`] would return `text` unchanged, decided in one pass
-    /// (32 printable ASCII bytes at a time): every character kept, only NFC starters (or
-    /// a passing NFC quick check), no trailing whitespace on a line, no leading or
-    /// trailing newline, no blank-line run above the limit. `false` means "not sure":
-    /// the full passes decide.
+    /// of 32 bytes at a time: no character the first pass changes, only NFC starters (or
+    /// a passing NFC quick check), no whitespace before a newline or at the end, no
+    /// leading newline, no newline run longer than `max_blank_lines` blank lines allow.
+    /// `false` means "not sure": the full passes decide.
     fn unchanged(&self, text: &str) -> bool {
-        if self.spec.collapse_spaces || text.is_empty() {
+        let bytes = text.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+            return false;
+        };
+        if self.spec.collapse_spaces || first == b'\n' || matches!(last, b'\n' | b' ' | b'\t') {
             return false;
         }
-        let bytes = text.as_bytes();
-        let n = bytes.len();
-        let (mut i, mut prev_ws, mut newlines, mut nfc_check) = (0, false, 0usize, false);
-        let max_blank = self.spec.max_blank_lines;
-        while i < n {
-            // 32 bytes at a time while they are printable ASCII, newlines and CJK
-            // ideographs (a chunk may start or end inside one: its lead byte was seen).
-            if let Some(chunk) = bytes
-                .get(i..i + 32)
-                .and_then(|c| <&[u8; 32]>::try_from(c).ok())
-            {
-                let (other, mut lines) = chunk_masks(chunk);
-                if other == 0 || lines == 0 {
-                    // Each newline: the byte before it (in the chunk, or the carried state).
-                    while lines != 0 {
-                        let p = lines.trailing_zeros() as usize;
-                        lines &= lines - 1;
-                        if let Some(&b) = p.checked_sub(1).and_then(|q| chunk.get(q)) {
-                            // The end of a character: look back to its start.
-                            prev_ws = match b {
-                                0x80.. => text[..i + p]
-                                    .chars()
-                                    .next_back()
-                                    .is_some_and(char::is_whitespace),
-                                _ => b == b' ',
-                            };
-                            if b != b'\n' {
-                                newlines = 0;
-                            }
-                        }
-                        if prev_ws || i + p == 0 || newlines > max_blank {
-                            return false;
-                        }
-                        newlines += 1;
-                        prev_ws = false;
+        // The longest run of newlines kept: a line break and the blank lines allowed.
+        let longest_run = self.spec.max_blank_lines.saturating_add(1);
+        let (mut run, mut carry_ws, mut nfc_check) = (0usize, false, false);
+        for (i, m) in chunks(bytes, 0) {
+            // A control character; a space or tab before a newline (in the chunk, or
+            // ending the last one).
+            if m.bad != 0 || m.ws & (m.nl >> 1) != 0 || (carry_ws && m.nl & 1 != 0) {
+                return false;
+            }
+            // Newline runs: the one carried into the chunk, then those inside it (a run
+            // of `longest_run + 1` starts where the mask and its shifts all hold).
+            if run + m.nl.trailing_ones() as usize > longest_run {
+                return false;
+            }
+            if longest_run < 32 {
+                let starts = (1..=longest_run).fold(m.nl, |r, s| r & m.nl >> s);
+                if starts != 0 {
+                    return false;
+                }
+                run = match m.nl {
+                    u32::MAX => run + 32,
+                    nl => nl.leading_ones() as usize,
+                };
+            } else {
+                for &b in bytes.get(i..).unwrap_or_default().iter().take(32) {
+                    run = if b == b'\n' { run + 1 } else { 0 };
+                    if run > longest_run {
+                        return false;
                     }
-                    // Without newlines, the other characters are checked one by one.
-                    let mut rest = other;
-                    while rest != 0 {
-                        let p = rest.trailing_zeros() as usize;
-                        rest &= rest - 1;
-                        let Some(c) = text.get(i + p..).and_then(|t| t.chars().next()) else {
-                            return false;
-                        };
-                        if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
-                            return false;
-                        }
-                        nfc_check |= !self.nfc_starter(c);
-                    }
-                    // The state after the chunk: its last character.
-                    match chunk.iter().rposition(|&b| !(0x80..0xC0).contains(&b)) {
-                        Some(q) if chunk[q] == b'\n' => {}
-                        Some(q) => {
-                            prev_ws = match chunk[q] {
-                                b' ' | b'\t' => true,
-                                b if b < 0x80 => false,
-                                _ => text[i + q..]
-                                    .chars()
-                                    .next()
-                                    .is_some_and(char::is_whitespace),
-                            };
-                            newlines = 0;
-                        }
-                        None => return false,
-                    }
-                    i += 32;
+                }
+            }
+            let mut lead = m.lead;
+            while lead != 0 {
+                let p = i + lead.trailing_zeros() as usize;
+                lead &= lead - 1;
+                let (cp, len) = decode_at(bytes, p);
+                if has_bit(&self.tables.plain, cp) {
                     continue;
                 }
+                let Some(c) = char::from_u32(cp) else {
+                    return false;
+                };
+                if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
+                    return false;
+                }
+                nfc_check |= !has_bit(&self.tables.starters, cp);
+                // Whitespace ending a line or the text is trimmed.
+                if c.is_whitespace() && matches!(bytes.get(p + len), None | Some(b'\n')) {
+                    return false;
+                }
             }
-            let b = bytes[i];
-            match b {
-                0x20..=0x7E => {
-                    prev_ws = b == b' ';
-                    newlines = 0;
-                    i += 1;
-                }
-                b'\t' => {
-                    prev_ws = true;
-                    newlines = 0;
-                    i += 1;
-                }
-                b'\n' => {
-                    // A line ending in whitespace, a leading newline, too many blank lines.
-                    if prev_ws || i == 0 || newlines > max_blank {
-                        return false;
-                    }
-                    newlines += 1;
-                    prev_ws = false;
-                    i += 1;
-                }
-                // The rest of a character a chunk ended inside (its lead byte was seen).
-                0x80..=0xBF => i += 1,
-                // U+4000..U+9FFF (CJK ideographs, Yijing symbols): kept NFC starters.
-                0xE4..=0xE9 => {
-                    prev_ws = false;
-                    newlines = 0;
-                    i += 3;
-                }
-                0xC0.. => {
-                    let c = text[i..].chars().next().unwrap_or('\0');
-                    if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
-                        return false;
-                    }
-                    nfc_check |= !self.nfc_starter(c);
-                    prev_ws = c.is_whitespace();
-                    newlines = 0;
-                    i += c.len_utf8();
-                }
-                _ => return false,
-            }
-        }
-        if prev_ws || newlines > 0 {
-            return false;
+            carry_ws = m.ws >> 31 != 0;
         }
         !nfc_check || is_nfc_quick(text.chars()) == IsNormalized::Yes
     }
 
-    /// True when `c` is an NFC starter (see [`starter_table`]).
+    /// True when `c` is an NFC starter (see [`Tables::starters`]).
+    #[cfg(test)]
     fn nfc_starter(&self, c: char) -> bool {
-        let c = c as usize;
-        self.starters
-            .get(c / 64)
-            .is_some_and(|w| w >> (c % 64) & 1 == 1)
+        has_bit(&self.tables.starters, c as u32)
     }
 
-    /// One pass over the bytes: the first position whose character changes (if any), and
-    /// whether the text is pure ASCII.
+    /// One pass, 32 bytes at a time: the first position whose character the first pass
+    /// changes (if any), and whether every kept character is an NFC starter.
     fn scan(&self, text: &str) -> (Option<usize>, bool) {
         let bytes = text.as_bytes();
-        let mut ascii = true;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                if !plain_ascii(b) {
-                    return (Some(i), ascii);
+        let (mut first, mut starters) = (None, true);
+        for (i, m) in chunks(bytes, 0) {
+            let mut look = if first.is_some() {
+                m.lead
+            } else {
+                m.bad | m.lead
+            };
+            while look != 0 {
+                let p = i + look.trailing_zeros() as usize;
+                look &= look - 1;
+                if bytes[p] < 0x80 {
+                    first = first.or(Some(p));
+                    look &= m.lead;
+                    continue;
                 }
-                i += 1;
-                continue;
-            }
-            ascii = false;
-            let c = text[i..].chars().next().unwrap_or('\0');
-            if !matches!(classify(c, self.spec.unify_spaces), CharAction::Keep) {
-                return (Some(i), false);
-            }
-            i += c.len_utf8();
-        }
-        (None, ascii)
-    }
-
-    /// First pass: characters, from `first` (the first one that changes) on.
-    fn clean_chars(&self, text: &str, first: usize) -> String {
-        let mut out = String::with_capacity(text.len());
-        out.push_str(&text[..first]);
-        let mut chars = text[first..].chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\r' => {
-                    if chars.peek() != Some(&'\n') {
-                        out.push('\n');
+                let (cp, _) = decode_at(bytes, p);
+                if has_bit(&self.tables.plain, cp) {
+                    continue;
+                }
+                match char::from_u32(cp).map(|c| classify(c, self.spec.unify_spaces)) {
+                    Some(CharAction::Keep) => starters &= has_bit(&self.tables.starters, cp),
+                    _ => {
+                        if first.is_none() {
+                            first = Some(p);
+                            look &= m.lead;
+                        }
                     }
                 }
-                '\u{1B}' if self.spec.strip_ansi => skip_escape(&mut chars),
-                c => match classify(c, self.spec.unify_spaces) {
-                    CharAction::Keep => out.push(c),
-                    CharAction::Drop => {}
-                    CharAction::Replace(r) => out.push(r),
-                },
             }
         }
+        (first, starters)
+    }
+
+    /// First pass: characters, from `first` (the first one that changes) on. Runs of
+    /// characters it keeps are copied whole.
+    fn clean_chars(&self, text: &str, first: usize) -> String {
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        // Bytes before `copied` are in `out` or dropped.
+        let mut copied = 0;
+        for (i, m) in chunks(bytes, first) {
+            let mut look = m.bad | m.lead;
+            while look != 0 {
+                let p = i + look.trailing_zeros() as usize;
+                look &= look - 1;
+                // Before the first change, or inside an escape sequence already dropped.
+                if p < first.max(copied) {
+                    continue;
+                }
+                let (cp, len) = decode_at(bytes, p);
+                if bytes[p] >= 0x80 && has_bit(&self.tables.plain, cp) {
+                    continue;
+                }
+                let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let action = match c {
+                    '\r' if bytes.get(p + 1) == Some(&b'\n') => CharAction::Drop,
+                    '\r' => CharAction::Replace('\n'),
+                    '\u{1B}' if self.spec.strip_ansi => {
+                        out.push_str(&text[copied..p]);
+                        copied = p + 1 + escape_len(&text[p + 1..]);
+                        continue;
+                    }
+                    c => classify(c, self.spec.unify_spaces),
+                };
+                match action {
+                    CharAction::Keep => {}
+                    CharAction::Drop => {
+                        out.push_str(&text[copied..p]);
+                        copied = p + len;
+                    }
+                    CharAction::Replace(r) => {
+                        out.push_str(&text[copied..p]);
+                        out.push(r);
+                        copied = p + len;
+                    }
+                }
+            }
+        }
+        out.push_str(&text[copied..]);
         out
     }
 
@@ -433,24 +504,29 @@ impl Normalizer {
 
 /// Skips the rest of an escape sequence after ESC: CSI (`ESC [ params intermediates final`)
 /// or a two-character escape.
-fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.peek() {
-        Some('[') => {
-            chars.next();
-            while let Some(&c) = chars.peek() {
-                chars.next();
-                if ('\u{40}'..='\u{7E}').contains(&c) {
-                    break;
-                }
-                if !('\u{20}'..='\u{3F}').contains(&c) {
+/// The length in bytes of the rest of an escape sequence after ESC, at the start of
+/// `rest`: CSI (`ESC [ params intermediates final`) or a two-character escape.
+fn escape_len(rest: &str) -> usize {
+    let b = rest.as_bytes();
+    match b.first() {
+        Some(b'[') => {
+            let mut k = 1;
+            while let Some(&c) = b.get(k) {
+                k += 1;
+                // A final byte ends it; anything but a parameter or intermediate byte
+                // ends it too (and is dropped with it).
+                if (0x40..=0x7E).contains(&c) || !(0x20..=0x3F).contains(&c) {
+                    // A multi-byte character is dropped whole.
+                    while b.get(k).is_some_and(|&x| (0x80..0xC0).contains(&x)) {
+                        k += 1;
+                    }
                     break;
                 }
             }
+            k
         }
-        Some(c) if ('\u{40}'..='\u{5F}').contains(c) => {
-            chars.next();
-        }
-        _ => {}
+        Some(0x40..=0x5F) => 1,
+        _ => 0,
     }
 }
 
@@ -547,31 +623,123 @@ mod tests {
     }
 
     #[test]
-    fn the_vector_chunk_check_agrees_with_the_byte_loop() {
+    fn the_vector_masks_agree_with_the_byte_loop() {
         let mut rng = taojin_schemas::rng::SplitMix64::new(11);
         let interesting = [
-            b' ', b'~', 0x7F, 0x1F, b'\n', b'\t', 0x80, 0xBF, 0xC0, 0xE3, 0xE4, 0xE9, 0xEA, 0xFF,
-            b'a',
+            b' ', b'~', 0x7F, 0x1F, 0x00, b'\n', b'\t', b'\r', 0x80, 0xBF, 0xC0, 0xC2, 0xE3, 0xE4,
+            0xE9, 0xEA, 0xEF, 0xF0, 0xFF, b'a',
         ];
         for _ in 0..20_000 {
             let chunk: [u8; 32] = std::array::from_fn(|_| {
                 let r = rng.next();
                 match r % 4 {
                     0 => interesting[((r >> 8) % interesting.len() as u64) as usize],
-                    _ => b'x',
+                    _ => (r >> 16) as u8,
                 }
             });
-            let mask = |f: &dyn Fn(u8) -> bool| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u32, |m, (k, &b)| m | u32::from(f(b)) << k)
-            };
-            assert_eq!(
-                chunk_masks(&chunk),
-                (mask(&|b| !skippable(b)), mask(&|b| b == b'\n')),
-                "{chunk:?}"
-            );
+            assert_eq!(Masks::of(&chunk), Masks::scalar(&chunk), "{chunk:?}");
+        }
+    }
+
+    /// The character-by-character first pass the vector scans replace: the model they
+    /// are tested against.
+    fn reference_clean(spec: &NormalizeSpec, text: &str) -> String {
+        fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+            match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    while let Some(c) = chars.next() {
+                        if ('\u{40}'..='\u{7E}').contains(&c) || !('\u{20}'..='\u{3F}').contains(&c)
+                        {
+                            break;
+                        }
+                    }
+                }
+                Some(c) if ('\u{40}'..='\u{5F}').contains(c) => {
+                    chars.next();
+                }
+                _ => {}
+            }
+        }
+        let mut out = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' => {
+                    if chars.peek() != Some(&'\n') {
+                        out.push('\n');
+                    }
+                }
+                '\u{1B}' if spec.strip_ansi => skip_escape(&mut chars),
+                c => match classify(c, spec.unify_spaces) {
+                    CharAction::Keep => out.push(c),
+                    CharAction::Drop => {}
+                    CharAction::Replace(r) => out.push(r),
+                },
+            }
+        }
+        out
+    }
+
+    /// Normalization as the model does it: every character, full NFC, then lines.
+    fn reference_normalize(n: &Normalizer, text: &str) -> String {
+        let composed: String = reference_clean(&n.spec, text).nfc().collect();
+        if n.needs_tidy(&composed) {
+            n.tidy_lines(&composed)
+        } else {
+            composed
+        }
+    }
+
+    /// The scans and the run-copying first pass give what the character-by-character
+    /// model gives, on random texts whose special characters fall at every offset of a
+    /// 32-byte chunk (long plain runs between them).
+    #[test]
+    fn vector_passes_agree_with_the_character_model() {
+        let alphabet: Vec<char> = "ab 　\t\n\r\u{1B}[m;1\u{85}\u{A0}\u{AD}\u{200B}\u{FEFF}\u{301}\u{3099}é中，カ한\u{11A8}\u{F900}\u{7}\u{7F}\u{2028}\u{FFFE}\u{FDD0}\u{1F600}\u{30000}"
+            .chars()
+            .collect();
+        let mut rng = taojin_schemas::rng::SplitMix64::new(23);
+        for spec in [
+            NormalizeSpec::default(),
+            NormalizeSpec {
+                max_blank_lines: 0,
+                unify_spaces: false,
+                strip_ansi: false,
+                ..Default::default()
+            },
+            NormalizeSpec {
+                max_blank_lines: 3,
+                ..Default::default()
+            },
+            NormalizeSpec {
+                max_blank_lines: 33,
+                ..Default::default()
+            },
+        ] {
+            let n = Normalizer::new(&spec);
+            for _ in 0..30_000 {
+                let len = (rng.next() % 24) as usize;
+                let s: String = (0..len)
+                    .map(|_| {
+                        let r = rng.next();
+                        match r % 3 {
+                            0 => "x".repeat((r >> 8) as usize % 40),
+                            1 => "文".repeat((r >> 8) as usize % 14),
+                            2 if r % 7 == 0 => "\n".repeat((r >> 8) as usize % 70),
+                            _ => alphabet[((r >> 8) % alphabet.len() as u64) as usize].to_string(),
+                        }
+                    })
+                    .collect();
+                let want = reference_normalize(&n, &s);
+                assert_eq!(n.normalize(&s), want.as_str(), "{s:?}");
+                assert_eq!(n.normalize_passes(&s), want.as_str(), "{s:?}");
+                assert_eq!(
+                    reference_clean(&spec, &s) == s,
+                    n.scan(&s).0.is_none(),
+                    "{s:?}"
+                );
+            }
         }
     }
 

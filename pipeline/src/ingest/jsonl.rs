@@ -1,74 +1,16 @@
 //! JSON Lines: plain, `.zst` or `.gz`; plain files can be read as byte-range pieces.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
-
+use super::json_scan::{Token, object_fields, unescape};
 use super::{
     CappedLine, CappedLineReader, Compression, Doc, InputFile, Piece, ReadContext, RecordSink,
 };
 use crate::error::{PipelineError, Result};
 
 const READ_BUFFER: usize = 1 << 20;
-
-/// A JSON string that borrows from the line when it has no escapes.
-struct JsonStr<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for JsonStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// A JSON object as (key, raw value) pairs in input order: values are parsed only
-/// when we need them, and the others are copied into `meta` verbatim.
-struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    // A repeated key would silently split between `text` and `meta`.
-                    if fields.iter().any(|(k, _): &(Cow<'de, str>, _)| *k == key) {
-                        return Err(de::Error::custom(format!("duplicate key `{key}`")));
-                    }
-                    fields.push((key, value));
-                }
-                Ok(RawObject(fields))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
 
 enum FieldValue<'a> {
     Missing,
@@ -78,85 +20,32 @@ enum FieldValue<'a> {
     Other,
 }
 
-fn field_value<'a>(raw: Option<&'a RawValue>) -> FieldValue<'a> {
-    let Some(raw) = raw else {
+fn field_value(token: Option<Token<'_>>) -> FieldValue<'_> {
+    let Some(Token {
+        raw,
+        escaped,
+        decoded,
+    }) = token
+    else {
         return FieldValue::Missing;
     };
-    let s = raw.get();
-    match s.as_bytes().first() {
-        Some(b'"') => match unescape(s) {
-            Some(v) => FieldValue::Str(v),
-            None => FieldValue::Other,
+    match raw.as_bytes().first() {
+        Some(b'"') => match (decoded, escaped) {
+            (Some(value), _) => FieldValue::Str(Cow::Owned(value)),
+            // A string without escapes is its body as is.
+            (None, false) => match raw.get(1..raw.len() - 1) {
+                Some(body) => FieldValue::Str(Cow::Borrowed(body)),
+                None => FieldValue::Other,
+            },
+            (None, true) => match unescape(raw) {
+                Some(v) => FieldValue::Str(v),
+                None => FieldValue::Other,
+            },
         },
         Some(b'n') => FieldValue::Null,
-        Some(b'-' | b'0'..=b'9') => FieldValue::Number(s),
+        Some(b'-' | b'0'..=b'9') => FieldValue::Number(raw),
         _ => FieldValue::Other,
     }
-}
-
-/// The value of a JSON string token (quotes included) that serde_json has already
-/// checked: borrowed when it has no escapes, else decoded in one pass (a document's text
-/// is copied once, not into a scratch buffer and again into a `String`). `None` for a
-/// lone surrogate, which serde_json also refuses.
-fn unescape(token: &str) -> Option<Cow<'_, str>> {
-    let body = token.get(1..token.len().checked_sub(1)?)?;
-    let Some(first) = memchr::memchr(b'\\', body.as_bytes()) else {
-        return Some(Cow::Borrowed(body));
-    };
-    let bytes = body.as_bytes();
-    let mut out = String::with_capacity(body.len());
-    out.push_str(&body[..first]);
-    let mut i = first;
-    loop {
-        // `bytes[i]` is a backslash followed by a valid escape (serde_json checked).
-        let (c, used) = match *bytes.get(i + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let hi = hex4(bytes.get(i + 2..i + 6)?)?;
-                match hi {
-                    0xD800..=0xDBFF => {
-                        let lo = match bytes.get(i + 6..i + 8) {
-                            Some(b"\\u") => hex4(bytes.get(i + 8..i + 12)?)?,
-                            _ => return None,
-                        };
-                        if !(0xDC00..=0xDFFF).contains(&lo) {
-                            return None;
-                        }
-                        let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                        (char::from_u32(c)?, 12)
-                    }
-                    0xDC00..=0xDFFF => return None,
-                    c => (char::from_u32(c)?, 6),
-                }
-            }
-            _ => return None,
-        };
-        out.push(c);
-        i += used;
-        match memchr::memchr(b'\\', &bytes[i..]) {
-            Some(k) => {
-                out.push_str(body.get(i..i + k)?);
-                i += k;
-            }
-            None => {
-                out.push_str(body.get(i..)?);
-                return Some(Cow::Owned(out));
-            }
-        }
-    }
-}
-
-fn hex4(digits: &[u8]) -> Option<u32> {
-    digits
-        .iter()
-        .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
 }
 
 /// Parses one non-blank line into a document, or says what is wrong with it.
@@ -171,28 +60,34 @@ fn parse_record<'a>(
         1 => line.strip_prefix('\u{feff}').unwrap_or(line),
         _ => line,
     };
-    let RawObject(fields) =
-        serde_json::from_str::<RawObject<'a>>(line).map_err(|e| format!("malformed JSON: {e}"))?;
     let spec = ctx.input;
-    let (mut text, mut id, mut url, mut html) = (None, None, None, None);
     let html_field = spec.html_field.as_deref();
+    // The document's own fields are decoded by the scan; the others go to `meta` as written.
+    let wanted = |key: &str| {
+        key == spec.text_field
+            || key == spec.id_field
+            || key == spec.url_field
+            || Some(key) == html_field
+    };
+    let fields = object_fields(line, &wanted).map_err(|e| format!("malformed JSON: {e}"))?;
+    let (mut text, mut id, mut url, mut html) = (None, None, None, None);
     let mut meta = String::new();
-    for (key, value) in &fields {
+    for (key, value) in fields {
         let key = key.as_ref();
         if key == spec.text_field && text.is_none() {
-            text = Some(*value);
+            text = Some(value);
         } else if key == spec.id_field && id.is_none() {
-            id = Some(*value);
+            id = Some(value);
         } else if key == spec.url_field && url.is_none() {
-            url = Some(*value);
+            url = Some(value);
         } else if Some(key) == html_field && html.is_none() {
-            html = Some(*value);
+            html = Some(value);
         } else {
             meta.push(if meta.is_empty() { '{' } else { ',' });
             // Writing a string into a String cannot fail.
             meta.push_str(&serde_json::to_string(key).unwrap_or_default());
             meta.push(':');
-            meta.push_str(value.get());
+            meta.push_str(value.raw);
         }
     }
     // With an `html_field`, the HTML is the document and `text` is optional.
@@ -414,53 +309,4 @@ pub fn split_lines(file: &InputFile, split_bytes: u64) -> Result<Vec<Piece>> {
         first_line: start_line,
     });
     Ok(pieces)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The one-pass decoder gives serde_json's strings, or refuses what it refuses, on
-    /// random JSON string tokens built from every kind of escape.
-    #[test]
-    fn unescape_agrees_with_serde_json() {
-        let pieces = [
-            "a",
-            "中文",
-            " ",
-            "\\n",
-            "\\\"",
-            "\\\\",
-            "\\/",
-            "\\b",
-            "\\f",
-            "\\r",
-            "\\t",
-            "\\u0041",
-            "\\u00e9",
-            "\\u4e2d",
-            "\\uD83D\\uDE00",
-            "\\uD83D",
-            "\\uDE00",
-            "\\uD83Dx",
-            "\\uD83D\\u0041",
-            "\\uFFFF",
-            "\\u0000",
-            "é",
-        ];
-        let mut rng = taojin_schemas::rng::SplitMix64::new(3);
-        let mut decoded = 0;
-        for _ in 0..20_000 {
-            let len = (rng.next() % 8) as usize;
-            let body: String = (0..len)
-                .map(|_| pieces[(rng.next() % pieces.len() as u64) as usize])
-                .collect();
-            let token = format!("\"{body}\"");
-            let want = serde_json::from_str::<String>(&token).ok();
-            let got = unescape(&token).map(Cow::into_owned);
-            assert_eq!(got, want, "{token}");
-            decoded += usize::from(want.is_some());
-        }
-        assert!(decoded > 5_000, "{decoded}");
-    }
 }

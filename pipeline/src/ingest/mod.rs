@@ -4,6 +4,7 @@
 //! [`RecordSink`], which applies the job's `on_bad_record` policy. That keeps the policy
 //! in one place for every format.
 
+mod json_scan;
 mod jsonl;
 mod lines;
 mod parquet_in;
