@@ -648,7 +648,7 @@ mod tests {
             match chars.peek() {
                 Some('[') => {
                     chars.next();
-                    while let Some(c) = chars.next() {
+                    for c in chars.by_ref() {
                         if ('\u{40}'..='\u{7E}').contains(&c) || !('\u{20}'..='\u{3F}').contains(&c)
                         {
                             break;
@@ -726,7 +726,7 @@ mod tests {
                         match r % 3 {
                             0 => "x".repeat((r >> 8) as usize % 40),
                             1 => "文".repeat((r >> 8) as usize % 14),
-                            2 if r % 7 == 0 => "\n".repeat((r >> 8) as usize % 70),
+                            2 if r.is_multiple_of(7) => "\n".repeat((r >> 8) as usize % 70),
                             _ => alphabet[((r >> 8) % alphabet.len() as u64) as usize].to_string(),
                         }
                     })

@@ -175,7 +175,7 @@ pub struct QualityJudge {
 impl QualityJudge {
     /// Builds every enabled rule of `spec`; `lists` holds the blocklist files' text.
     ///
-    /// Loads jieba's dictionary (once per process) when a Chinese rule is on.
+    /// Loads jieba's dictionary (shared with the judges alive) when a Chinese rule is on.
     pub fn new(spec: &QualitySpec, lists: &BlocklistTexts) -> Result<QualityJudge, QualityError> {
         let segmenter = Segmenter::new(spec.zh.jieba_hmm);
         let mut defs: Vec<SignalDef> = Vec::new();
@@ -187,7 +187,7 @@ impl QualityJudge {
         };
 
         let cleaner = if spec.lines.enabled {
-            let c = LineCleaner::new(&spec.lines, segmenter)?;
+            let c = LineCleaner::new(&spec.lines, segmenter.clone())?;
             slots.lines = place(c.signals(), &mut defs);
             Some(c)
         } else {

@@ -3,10 +3,10 @@
 //!
 //! Rules never split the text again; they read the spans and counts here. English words
 //! come from a small deterministic tokenizer ([`english_words`]); Chinese words come from
-//! jieba ([`Segmenter`]), whose dictionary is loaded once per process.
+//! jieba ([`Segmenter`]), whose dictionary is shared by the segmenters alive.
 
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use jieba_rs::Jieba;
 use xxhash_rust::xxh3::xxh3_64;
@@ -403,29 +403,56 @@ fn make_word(text: &str, start: usize, end: usize, chars: u32, is_word: bool, al
 
 /// Chinese word segmentation with jieba.
 ///
-/// Loading jieba's dictionary takes a noticeable fraction of a second, so one instance is
-/// built per process (on first use) and shared by every judge and thread.
-#[derive(Debug, Clone, Copy)]
+/// Loading jieba's dictionary takes a noticeable fraction of a second and about 60 MB,
+/// so one instance is shared by every segmenter alive (and their threads), loaded on
+/// first use, and freed with the last of them: a job's later stages do not carry it.
+#[derive(Clone)]
 pub struct Segmenter {
     hmm: bool,
+    jieba: Arc<OnceLock<Arc<Jieba>>>,
 }
 
-static JIEBA: OnceLock<Jieba> = OnceLock::new();
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmenter")
+            .field("hmm", &self.hmm)
+            .field("loaded", &self.jieba.get().is_some())
+            .finish()
+    }
+}
+
+/// The jieba instance of the segmenters alive, if any.
+static JIEBA: Mutex<Weak<Jieba>> = Mutex::new(Weak::new());
 
 impl Segmenter {
     /// A segmenter; `hmm` lets jieba guess words missing from its dictionary.
     pub fn new(hmm: bool) -> Segmenter {
-        Segmenter { hmm }
+        Segmenter {
+            hmm,
+            jieba: Arc::new(OnceLock::new()),
+        }
     }
 
     /// Loads the dictionary now rather than on the first Chinese document.
     pub fn warm_up(&self) {
-        let _ = shared_jieba();
+        let _ = self.jieba();
+    }
+
+    fn jieba(&self) -> &Jieba {
+        self.jieba.get_or_init(|| {
+            // Held while loading, so two threads never load it twice.
+            let mut shared = JIEBA.lock().unwrap_or_else(|e| e.into_inner());
+            shared.upgrade().unwrap_or_else(|| {
+                let jieba = Arc::new(Jieba::new());
+                *shared = Arc::downgrade(&jieba);
+                jieba
+            })
+        })
     }
 
     /// Words of `text` from jieba, whitespace tokens left out.
     pub fn words(&self, text: &str) -> Vec<Word> {
-        let jieba = shared_jieba();
+        let jieba = self.jieba();
         let mut out = Vec::with_capacity(text.len() / 4 + 1);
         for tok in jieba.cut(text, self.hmm) {
             let (start, end) = (tok.byte_start, tok.byte_end);
@@ -458,16 +485,12 @@ impl Segmenter {
     /// Number of non-whitespace jieba tokens of `text` (punctuation included), as MAP-CC
     /// counts words per line.
     pub fn count_tokens(&self, text: &str) -> usize {
-        shared_jieba()
+        self.jieba()
             .cut(text, self.hmm)
             .iter()
             .filter(|t| !t.word.trim().is_empty())
             .count()
     }
-}
-
-fn shared_jieba() -> &'static Jieba {
-    JIEBA.get_or_init(Jieba::new)
 }
 
 /// `numerator / denominator`, or `None` when the denominator is zero.

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -402,21 +402,33 @@ impl GlobalStage for TokenizeStage {
                 tokens: Vec::with_capacity(seq_len),
             };
             let mut encoded = Vec::new();
+            let mut doc = Vec::new();
             // Pass k packs the documents with more than k copies, so the repeats of an
             // up-sampled source are spread over the stream rather than back to back.
             for pass in 0..passes {
                 for t in 0..ctx.tasks() {
                     let docs = read_docs(&read_file(&ctx.work.join(format!("docs-{t:05}.bin")))?)?;
-                    let tokens = read_file(&ctx.work.join(format!("tokens-{t:05}-{split}.bin")))?;
-                    let mut at = 0usize;
+                    // The task's tokens are streamed, a document at a time: memory does
+                    // not grow with the task.
+                    let name = format!("tokens-{t:05}-{split}.bin");
+                    let path = ctx.work.join(&name);
+                    let mut tokens =
+                        BufReader::new(File::open(&path).map_err(PipelineError::io(&path))?);
                     for d in docs.iter().filter(|d| d.split == s) {
                         let n = d.tokens as usize;
                         if d.copies <= pass {
-                            at += 4 * n;
+                            tokens
+                                .seek_relative(4 * n as i64)
+                                .map_err(PipelineError::io(&path))?;
                             continue;
                         }
-                        let doc = tokens.get(at..at + 4 * n).ok_or_else(|| {
-                            super::spill::damaged(&format!("tokens-{t:05}-{split}.bin"))
+                        doc.resize(4 * n, 0);
+                        tokens.read_exact(&mut doc).map_err(|e| match e.kind() {
+                            std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
+                            _ => PipelineError::Io {
+                                path: path.clone(),
+                                source: e,
+                            },
                         })?;
                         for (k, c) in doc.chunks_exact(4).enumerate() {
                             if k == 0 {
@@ -441,7 +453,6 @@ impl GlobalStage for TokenizeStage {
                                 };
                             }
                         }
-                        at += 4 * n;
                     }
                 }
             }
