@@ -21,7 +21,7 @@ use taojin_schemas::{
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::spill::{
-    KEY_DOC, PartitionedWriter, SharedWriter, TaskGroups, damaged, key_doc, key_doc_of,
+    KEY_DOC, PartitionedWriter, SharedWriter, SpillFile, TaskGroups, damaged, key_doc, key_doc_of,
     partition_of, read_file, records, u32_at, u64_at, write_file,
 };
 use super::{GlobalCtx, GlobalStage, components, leaders};
@@ -491,7 +491,19 @@ impl GlobalStage for ClusterStage {
 
     fn map(&self, ctx: &GlobalCtx<'_>, task: usize) -> Result<()> {
         let mut out = MapOut::create(ctx, task)?;
-        let (mut shingles, mut idx) = (Vec::new(), vec![0u64]);
+        // Each document's shingle set (for `verify`) goes to disk as it is made, with its
+        // end offset in the index: memory does not grow with the task.
+        let mut shingles = match self.verify() {
+            true => {
+                let file = |ext: &str| {
+                    SpillFile::create(&ctx.work.join(format!("shingles-{task:05}.{ext}")))
+                };
+                let (data, mut idx) = (file("bin")?, file("idx")?);
+                idx.write(&0u64.to_le_bytes())?;
+                Some((data, idx, 0u64))
+            }
+            false => None,
+        };
         ctx.for_each_batch(task, |batch| {
             let text = text_column(batch)?;
             let ids = batch
@@ -519,17 +531,19 @@ impl GlobalStage for ClusterStage {
                     if s.is_null(i) { f64::NAN } else { s.value(i) }
                 });
                 out.push(ids.value(i), text.value(i).len(), score, &keys)?;
-                if self.verify() {
-                    shingles.extend(set.iter().flat_map(|h| h.to_le_bytes()));
-                    idx.push(shingles.len() as u64 / 8);
+                if let Some((data, idx, end)) = shingles.as_mut() {
+                    for h in &set {
+                        data.write(&h.to_le_bytes())?;
+                    }
+                    *end += set.len() as u64;
+                    idx.write(&end.to_le_bytes())?;
                 }
             }
             Ok(())
         })?;
-        if self.verify() {
-            write_file(&ctx.work.join(format!("shingles-{task:05}.bin")), &shingles)?;
-            let idx: Vec<u8> = idx.iter().flat_map(|o| o.to_le_bytes()).collect();
-            write_file(&ctx.work.join(format!("shingles-{task:05}.idx")), &idx)?;
+        if let Some((data, idx, _)) = shingles {
+            data.finish()?;
+            idx.finish()?;
         }
         out.finish(ctx, task)
     }

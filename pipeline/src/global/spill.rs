@@ -88,6 +88,43 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::writer::write_atomic(path, bytes)
 }
 
+/// A spill file written as it goes (buffered) under a temporary name and renamed into
+/// place by [`SpillFile::finish`]: what a task produces need not fit in memory first.
+pub struct SpillFile {
+    out: std::io::BufWriter<File>,
+    pending: crate::writer::Pending,
+}
+
+impl SpillFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<SpillFile> {
+        let (file, pending) = crate::writer::create_tmp(path)?;
+        Ok(SpillFile {
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            pending,
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out
+            .write_all(bytes)
+            .map_err(PipelineError::io(self.pending.tmp()))
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn finish(self) -> Result<()> {
+        let tmp = self.pending.tmp().to_path_buf();
+        let file = self.out.into_inner().map_err(|e| PipelineError::Io {
+            path: tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_data().map_err(PipelineError::io(&tmp))?;
+        drop(file);
+        self.pending.commit()
+    }
+}
+
 /// A (key, document) record: 128-bit key, global document index.
 pub const KEY_DOC: usize = 20;
 
