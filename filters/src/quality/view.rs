@@ -506,6 +506,15 @@ pub fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// Segmenters alive at once share one jieba instance (the dictionary is loaded once).
+    #[test]
+    fn segmenters_alive_share_one_dictionary() {
+        let (a, b) = (Segmenter::new(true), Segmenter::new(false));
+        assert!(std::ptr::eq(a.jieba(), b.jieba()));
+        assert!(std::ptr::eq(a.clone().jieba(), a.jieba()));
+        assert_eq!(a.count_tokens("我们在北京"), b.count_tokens("我们在北京"));
+    }
+
     fn texts<'a>(text: &'a str, words: &[Word]) -> Vec<&'a str> {
         words.iter().map(|w| w.text(text)).collect()
     }
