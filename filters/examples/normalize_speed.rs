@@ -29,11 +29,7 @@ fn main() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v.get("text")?.as_str().map(str::to_owned))
         .collect();
-    let spec: NormalizeSpec = serde_json::from_str("{}").unwrap_or_else(|e| {
-        eprintln!("spec: {e}");
-        std::process::exit(1)
-    });
-    let norm = Normalizer::new(&spec);
+    let norm = Normalizer::new(&NormalizeSpec::default());
     let (mut same, mut changed) = ((0usize, 0usize, 0f64), (0usize, 0usize, 0f64));
     for _ in 0..3 {
         same = (0, 0, 0.0);

@@ -275,23 +275,72 @@ impl ParquetPart {
     }
 }
 
+/// A file written through a buffer under its temporary name (its write-back started as
+/// it goes, see [`WriteBehind`]); [`BufferedTmp::finish`] flushes and syncs it. IPC parts
+/// and spill files are written this way.
+pub struct BufferedTmp {
+    out: std::io::BufWriter<WriteBehind>,
+    pending: Pending,
+}
+
+impl BufferedTmp {
+    /// Starts writing `dest` under its temporary name, with a buffer of `capacity` bytes.
+    pub fn create(dest: &Path, capacity: usize) -> Result<BufferedTmp> {
+        let (file, pending) = create_tmp(dest)?;
+        Ok(BufferedTmp {
+            out: std::io::BufWriter::with_capacity(capacity, WriteBehind::new(file)),
+            pending,
+        })
+    }
+
+    /// The temporary path being written.
+    pub fn tmp(&self) -> &Path {
+        self.pending.tmp()
+    }
+
+    /// Flushes and syncs; the file is then ready to be committed.
+    pub fn finish(self) -> Result<Pending> {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| PipelineError::Io {
+                path: self.pending.tmp.clone(),
+                source: e.into_error(),
+            })?
+            .into_file();
+        file.sync_data()
+            .map_err(PipelineError::io(&self.pending.tmp))?;
+        Ok(self.pending)
+    }
+}
+
+impl Write for BufferedTmp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// An Arrow IPC file (the memory-mappable format training shards use) being written
 /// under its temporary name.
 pub struct IpcPart {
-    writer: arrow::ipc::writer::FileWriter<std::io::BufWriter<WriteBehind>>,
-    pending: Pending,
+    writer: arrow::ipc::writer::FileWriter<BufferedTmp>,
 }
 
 impl IpcPart {
     /// Starts writing `dest` (under its temporary name), uncompressed so readers can
     /// memory-map it.
     pub fn create(dest: &Path, schema: &SchemaRef) -> Result<IpcPart> {
-        let (file, pending) = create_tmp(dest)?;
-        let writer = arrow::ipc::writer::FileWriter::try_new(
-            std::io::BufWriter::new(WriteBehind::new(file)),
-            schema,
-        )?;
-        Ok(IpcPart { writer, pending })
+        let out = BufferedTmp::create(dest, 8 << 10)?;
+        let writer = arrow::ipc::writer::FileWriter::try_new(out, schema)?;
+        Ok(IpcPart { writer })
     }
 
     /// Appends a batch.
@@ -302,18 +351,7 @@ impl IpcPart {
     /// Writes the footer and syncs; the file is then ready to be committed.
     pub fn finish(mut self) -> Result<Pending> {
         self.writer.finish()?;
-        let file = self
-            .writer
-            .into_inner()?
-            .into_inner()
-            .map_err(|e| PipelineError::Io {
-                path: self.pending.tmp.clone(),
-                source: e.into_error(),
-            })?
-            .into_file();
-        file.sync_data()
-            .map_err(PipelineError::io(&self.pending.tmp))?;
-        Ok(self.pending)
+        self.writer.into_inner()?.finish()
     }
 }
 
@@ -343,6 +381,7 @@ mod tests {
         for piece in data.chunks(1 << 16 | 17) {
             w.write_all(piece).expect("write");
         }
+        #[cfg(target_os = "linux")]
         assert_eq!(
             w.started,
             3 * (WRITE_BEHIND_BYTES / (1 << 16 | 17) + 1) * (1 << 16 | 17)

@@ -2,52 +2,57 @@
 //! global grouping runs as one bounded-memory task per partition.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::error::{PipelineError, Result};
-use crate::writer::{Pending, create_tmp};
+use crate::writer::BufferedTmp;
 
 /// One writer per partition, each file committed by rename when finished.
 pub struct PartitionedWriter {
-    writers: Vec<BufWriter<File>>,
-    paths: Vec<Pending>,
+    files: Vec<SpillFile>,
 }
 
 impl PartitionedWriter {
     /// Opens `partitions` files `<dir>/<prefix>-PPPPP.bin`.
     pub fn create(dir: &Path, prefix: &str, partitions: usize) -> Result<PartitionedWriter> {
         fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
-        let mut writers = Vec::with_capacity(partitions);
-        let mut paths = Vec::with_capacity(partitions);
-        for p in 0..partitions {
-            let path = dir.join(format!("{prefix}-{p:05}.bin"));
-            let (f, pending) = create_tmp(&path)?;
-            writers.push(BufWriter::with_capacity(64 << 10, f));
-            paths.push(pending);
-        }
-        Ok(PartitionedWriter { writers, paths })
+        let files = (0..partitions)
+            .map(|p| SpillFile::create(&dir.join(format!("{prefix}-{p:05}.bin"))))
+            .collect::<Result<_>>()?;
+        Ok(PartitionedWriter { files })
     }
 
     /// Appends a record to partition `p`.
     pub fn write(&mut self, p: usize, record: &[u8]) -> Result<()> {
-        let w = &mut self.writers[p];
-        w.write_all(record)
-            .map_err(PipelineError::io(self.paths[p].tmp()))
+        self.files[p].write(record)
     }
 
     /// Flushes and renames every file into place.
     pub fn finish(self) -> Result<()> {
-        for (w, pending) in self.writers.into_iter().zip(self.paths) {
-            let f = w.into_inner().map_err(|e| PipelineError::Io {
-                path: pending.tmp().to_path_buf(),
-                source: e.into_error(),
-            })?;
-            f.sync_data().map_err(PipelineError::io(pending.tmp()))?;
-            drop(f);
-            pending.commit()?;
-        }
-        Ok(())
+        self.files.into_iter().try_for_each(SpillFile::finish)
+    }
+}
+
+/// A spill file written as it goes (buffered) under a temporary name and renamed into
+/// place by [`SpillFile::finish`]: what a task produces need not fit in memory first.
+pub struct SpillFile(BufferedTmp);
+
+impl SpillFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<SpillFile> {
+        Ok(SpillFile(BufferedTmp::create(path, 64 << 10)?))
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let SpillFile(out) = self;
+        out.write_all(bytes).map_err(PipelineError::io(out.tmp()))
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn finish(self) -> Result<()> {
+        self.0.finish()?.commit()
     }
 }
 
@@ -86,43 +91,6 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// Writes `bytes` to `path` via a temporary file.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::writer::write_atomic(path, bytes)
-}
-
-/// A spill file written as it goes (buffered) under a temporary name and renamed into
-/// place by [`SpillFile::finish`]: what a task produces need not fit in memory first.
-pub struct SpillFile {
-    out: std::io::BufWriter<File>,
-    pending: crate::writer::Pending,
-}
-
-impl SpillFile {
-    /// Starts writing `path`.
-    pub fn create(path: &Path) -> Result<SpillFile> {
-        let (file, pending) = crate::writer::create_tmp(path)?;
-        Ok(SpillFile {
-            out: std::io::BufWriter::with_capacity(1 << 16, file),
-            pending,
-        })
-    }
-
-    /// Appends `bytes`.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out
-            .write_all(bytes)
-            .map_err(PipelineError::io(self.pending.tmp()))
-    }
-
-    /// Flushes, syncs and renames the file into place.
-    pub fn finish(self) -> Result<()> {
-        let tmp = self.pending.tmp().to_path_buf();
-        let file = self.out.into_inner().map_err(|e| PipelineError::Io {
-            path: tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_data().map_err(PipelineError::io(&tmp))?;
-        drop(file);
-        self.pending.commit()
-    }
 }
 
 /// A (key, document) record: 128-bit key, global document index.
