@@ -57,6 +57,7 @@ def main():
     print(f"{'scale':>5} {'train_bytes':>11} {'docs':>8} {'input MB':>9} {'seconds':>8} {'peak RSS MiB':>13} {'largest _work MB':>17}")
     # Every scale with the tokenizer trained on at most 4 MiB of text (about the scale-1
     # corpus), then the largest with the default (512 MiB: here the whole corpus).
+    per_stage = []
     for scale, train in [(s, "4MiB") for s in scales] + [(scales[-1], None)]:
         d = os.path.join(work, f"x{scale}")
         data = os.path.join(d, "data")
@@ -84,6 +85,16 @@ def main():
         docs = stats["stages"][0]["docs_in"]
         input_mb = size_mb(data, ".jsonl.zst") - size_mb(os.path.join(data, "lm-reference"), ".jsonl.zst")
         print(f"{scale:>5} {train or 'default':>11} {docs:>8} {input_mb:>9.1f} {secs:>8.1f} {rss:>13.0f} {largest_work_mb(f'{d}/out'):>17.1f}")
+
+        per_stage.append((f"x{scale}" + ("" if train else " default"), stats["stages"]))
+
+    # Which stage holds the peak: each stage's own peak RSS from stats.json.
+    print("\npeak RSS MiB per stage (stats.json `peak_rss_bytes`)")
+    names = [st["name"] for st in per_stage[0][1]]
+    print(f"{'stage':>14} " + " ".join(f"{label:>11}" for label, _ in per_stage))
+    for i, name in enumerate(names):
+        cells = [st[i].get("peak_rss_bytes") for _, st in per_stage]
+        print(f"{name:>14} " + " ".join(f"{c / 2**20:>11.0f}" if c else f"{'-':>11}" for c in cells))
 
     big = os.path.join(work, f"x{scales[-1]}", "data")
     print(f"\nnormalize → minhash_dedup on the x{scales[-1]} corpus, --threads 2")

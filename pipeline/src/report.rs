@@ -9,7 +9,7 @@ fn mb(bytes: u64) -> String {
 }
 
 /// A readable table: per stage, documents in / kept / removed by reason, MB in / kept,
-/// and throughput (MB of text per wall-clock second).
+/// throughput (MB of text per wall-clock second) and the process's peak RSS in the stage.
 pub fn funnel(stats: &RunStats) -> String {
     let mut rows = vec![[
         "stage".to_string(),
@@ -20,6 +20,7 @@ pub fn funnel(stats: &RunStats) -> String {
         "MB in".into(),
         "MB kept".into(),
         "MB/s".into(),
+        "peak MiB".into(),
         "removed by reason".into(),
     ]];
     for s in &stats.stages {
@@ -50,6 +51,8 @@ pub fn funnel(stats: &RunStats) -> String {
             mb(s.bytes_in),
             mb(s.bytes_kept),
             rate(s.seconds),
+            s.peak_rss_bytes
+                .map_or_else(|| "-".into(), |b| (b >> 20).to_string()),
             if reasons.is_empty() {
                 "-".into()
             } else {
@@ -70,7 +73,7 @@ pub fn funnel(stats: &RunStats) -> String {
     }
     for (c, col) in table.column_iter_mut().enumerate() {
         col.set_padding((0, 2));
-        if (2..=7).contains(&c) {
+        if (2..=8).contains(&c) {
             col.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }

@@ -146,6 +146,10 @@ pub struct StageStats {
     pub seconds: f64,
     /// Sum of the task seconds (a per-core cost that resume does not distort).
     pub task_seconds: f64,
+    /// Peak RSS of the taojin process while it ran this stage, in bytes (a local run;
+    /// absent for stages run by cluster workers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
     /// Summed stage counters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,

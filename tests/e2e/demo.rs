@@ -34,6 +34,14 @@ fn demo_job_runs_and_conserves() {
     let stats = ws.stats("out/demo");
     let first = &stats["stages"][0];
     assert!(first["docs_in"].as_u64().expect("n") > 1000, "{first}");
+    // Each stage's peak RSS: above the process's own few MiB, far below what a stage
+    // holding the whole corpus twice over would need, in the funnel too.
+    let stages = stats["stages"].as_array().expect("stages");
+    for st in stages {
+        let peak = st["peak_rss_bytes"].as_u64().unwrap_or(0);
+        assert!((4 << 20..2 << 30).contains(&peak), "{st}");
+    }
+    assert!(table.contains("peak MiB"), "{table}");
     assert_conserved(&ws, "out/demo");
     // Truth records travel with the documents in `meta`.
     let meta = column(&ws.path("out/demo/normalize"), "meta", false);

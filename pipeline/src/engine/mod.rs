@@ -10,6 +10,7 @@
 
 pub mod ids;
 pub mod lock;
+mod memory;
 pub mod stage_dir;
 pub mod steps;
 mod sync;
@@ -29,6 +30,7 @@ use crate::registry::Built;
 use crate::stages::MapStage;
 use crate::task::{StageImpl, StageRun, TaskInput, run_task};
 use crate::writer::{parquet_properties, remove_tmp_files, remove_tmp_siblings, write_atomic};
+use memory::{StagePeaks, limit_allocator_arenas, release_free_memory};
 use stage_dir::StageDir;
 pub use steps::{Phase, Step, assigned, pending, steps};
 use sync::S3Sync;
@@ -73,10 +75,20 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     let mut ran = vec![0usize; plan.stages.len()];
     let mut seconds = vec![0f64; plan.stages.len()];
     let mut built: Option<(usize, Built)> = None;
+    let mut current = None;
+    let mut peaks = StagePeaks::start();
     let list = steps(&plan);
     for step in &list {
         if matches!(step.phase, Phase::Prepare | Phase::Finalize) {
             continue;
+        }
+        if current != Some(step.stage) {
+            // The last stage's state goes before this one's peak starts.
+            if built.take().is_some() {
+                release_free_memory();
+            }
+            peaks.begin();
+            current = Some(step.stage);
         }
         let start = Instant::now();
         let tasks: Vec<usize> = (0..step.tasks).collect();
@@ -98,7 +110,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
                 0 => {
                     tracing::info!(stage = %dir.name, resumed = st.tasks, "tasks already done, skipped")
                 }
-                _ => dir.record_seconds(st, seconds[step.stage])?,
+                _ => dir.record_run(st, seconds[step.stage], peaks.peak())?,
             }
             let stats = stage_stats(&plan, step.stage, n)?;
             log_stage(&stats);
@@ -631,36 +643,9 @@ fn stage_stats(plan: &Plan, i: usize, ran: usize) -> Result<StageStats> {
         .meta()
         .and_then(|m| m.seconds)
         .unwrap_or(stats.task_seconds);
+    stats.peak_rss_bytes = dir.meta().and_then(|m| m.peak_rss_bytes);
     stats.check_conservation()?;
     Ok(stats)
-}
-
-/// Hands memory the allocator holds free back to the system (glibc keeps what a stage
-/// freed in its arenas, so a job's RSS would climb stage by stage to the sum of their
-/// peaks). Elsewhere a no-op.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// One glibc malloc arena per worker thread rather than glibc's eight per core: each
-/// arena keeps its own free memory, and with many of them a job's RSS ran about a third
-/// above its live heap (the demo at 64×: 472 MiB, 377 MiB with two arenas, same time). A
-/// user's `MALLOC_ARENA_MAX` wins. Elsewhere a no-op.
-fn limit_allocator_arenas(threads: usize) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        let arenas = libc::c_int::try_from(threads.max(1)).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only sets a tunable of the allocator; arenas already made stay.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
-        }
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = threads;
 }
 
 fn log_stage(stats: &StageStats) {

@@ -41,6 +41,9 @@ pub struct StageMeta {
     /// Wall seconds of the run that finished the stage.
     #[serde(default)]
     pub seconds: Option<f64>,
+    /// Peak RSS of the process while the run that finished the stage ran it (local runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl StageMeta {
@@ -50,6 +53,7 @@ impl StageMeta {
             tasks: planned.tasks,
             format: FORMAT_VERSION,
             seconds: None,
+            peak_rss_bytes: None,
         }
     }
 
@@ -233,10 +237,16 @@ impl StageDir {
         write_atomic(&self.dir.join("_stage.json"), &json)
     }
 
-    /// Records the wall seconds of the run that finished the stage.
-    pub fn record_seconds(&self, planned: &PlannedStage, seconds: f64) -> Result<()> {
+    /// Records the wall seconds and peak RSS of the run that finished the stage.
+    pub fn record_run(
+        &self,
+        planned: &PlannedStage,
+        seconds: f64,
+        peak_rss_bytes: Option<u64>,
+    ) -> Result<()> {
         let mut meta = StageMeta::of(planned);
         meta.seconds = Some(seconds);
+        meta.peak_rss_bytes = peak_rss_bytes;
         self.write_meta(&meta)
     }
 

@@ -5,8 +5,10 @@
 //! after each document. Reduce: per split, the task streams are concatenated in task
 //! order and cut into rows of exactly `seq_len` tokens (the last partial row is dropped
 //! and counted as `remainder_tokens`), each row remembering where documents start in it;
-//! rows go to seeded buckets on disk, and each bucket is shuffled in memory and appended
-//! to the shards — a global shuffle in bounded memory. Apply: documents pass through with
+//! rows go to seeded buckets on disk, and each bucket's rows are shuffled (their places
+//! in the file, 8 bytes a row, are permuted in memory and the rows read in that order)
+//! and appended to the shards — a global shuffle in memory that does not grow with the
+//! rows' tokens. Apply: documents pass through with
 //! `tokens.count` and `tokens.split`.
 
 use std::collections::BTreeMap;
@@ -159,22 +161,37 @@ fn encode_row(r: &Row, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_rows(bytes: &[u8], seq_len: usize) -> Vec<Row> {
-    let u32_at =
-        |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let mut rows = Vec::new();
-    let mut at = 0;
-    while at + 12 <= bytes.len() {
-        let id = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-        let n = u32_at(at + 8) as usize;
-        at += 12;
-        let starts = (0..n).map(|i| u32_at(at + 4 * i)).collect();
-        at += 4 * n;
-        let tokens = (0..seq_len).map(|i| u32_at(at + 4 * i)).collect();
-        at += 4 * seq_len;
-        rows.push(Row { id, starts, tokens });
+/// The row [`encode_row`] wrote as `bytes` (exactly one row); `None` when they are not.
+fn decode_row(bytes: &[u8], seq_len: usize) -> Option<Row> {
+    let u32s = |b: &[u8]| -> Vec<u32> {
+        b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let id = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let n = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+    let tokens_at = 12 + 4 * n;
+    if bytes.len() != tokens_at + 4 * seq_len {
+        return None;
     }
-    rows
+    Some(Row {
+        id,
+        starts: u32s(&bytes[12..tokens_at]),
+        tokens: u32s(&bytes[tokens_at..]),
+    })
+}
+
+/// The SHA-256 of a file, read in pieces (a shard is up to `shard_bytes`).
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(PipelineError::io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match f.read(&mut buf).map_err(PipelineError::io(path))? {
+            0 => return Ok(hex::encode(hasher.finalize())),
+            n => hasher.update(&buf[..n]),
+        }
+    }
 }
 
 /// Writes shards of one split, rotating files every `rows_per_shard` rows.
@@ -250,8 +267,7 @@ impl ShardSink<'_> {
     fn close(&mut self) -> Result<()> {
         if let Some((part, file, rows)) = self.current.take() {
             part.finish()?.commit()?;
-            let path = self.dir.join(&file);
-            let sha = hex::encode(Sha256::digest(read_file(&path)?));
+            let sha = sha256_file(&self.dir.join(&file))?;
             self.done.push(ShardInfo {
                 file,
                 split: self.split.into(),
@@ -390,6 +406,10 @@ impl GlobalStage for TokenizeStage {
             let bucket_paths: Vec<PathBuf> = (0..buckets)
                 .map(|b| ctx.work.join(format!("rows-{split}-{b:05}.bin")))
                 .collect();
+            // Where each row starts in its bucket file: the shuffle permutes these, not
+            // the rows, so memory is 8 bytes a row whatever `memory_limit` allows.
+            let mut row_starts: Vec<Vec<u64>> = vec![Vec::new(); buckets];
+            let mut bucket_len = vec![0u64; buckets];
             let mut writers = Vec::with_capacity(buckets);
             for p in &bucket_paths {
                 writers.push(BufWriter::new(
@@ -445,6 +465,8 @@ impl GlobalStage for TokenizeStage {
                                 writers[b]
                                     .write_all(&encoded)
                                     .map_err(PipelineError::io(&bucket_paths[b]))?;
+                                row_starts[b].push(bucket_len[b]);
+                                bucket_len[b] += encoded.len() as u64;
                                 info.rows += 1;
                                 row = Row {
                                     id: row.id + 1,
@@ -482,16 +504,37 @@ impl GlobalStage for TokenizeStage {
                 done: Vec::new(),
             };
             for (b, p) in bucket_paths.iter().enumerate() {
-                let mut rows = decode_rows(&read_file(p)?, seq_len);
+                let mut rows: Vec<(u64, u64)> = row_starts[b]
+                    .iter()
+                    .zip(row_starts[b].iter().skip(1).chain([&bucket_len[b]]))
+                    .map(|(&at, &end)| (at, end - at))
+                    .collect();
+                row_starts[b] = Vec::new();
                 // Fisher–Yates with a stream seeded by (seed, split, bucket).
                 let mut state = splitmix(self.seed ^ ((s as u64) << 32) ^ b as u64);
                 for i in (1..rows.len()).rev() {
                     state = splitmix(state);
                     rows.swap(i, (state % (i as u64 + 1)) as usize);
                 }
-                for r in rows {
-                    sink.push(r)?;
+                // Each row is read where it lies, in the shuffled order (the bucket was
+                // just written: its pages are most likely still cached).
+                let file = File::open(p).map_err(PipelineError::io(p))?;
+                let name = format!("rows-{split}-{b:05}.bin");
+                let mut bytes = Vec::new();
+                for (at, len) in rows {
+                    bytes.resize(len as usize, 0);
+                    read_exact_at(&file, &mut bytes, at).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
+                        _ => PipelineError::Io {
+                            path: p.clone(),
+                            source: e,
+                        },
+                    })?;
+                    let row =
+                        decode_row(&bytes, seq_len).ok_or_else(|| super::spill::damaged(&name))?;
+                    sink.push(row)?;
                 }
+                drop(file);
                 fs::remove_file(p).map_err(PipelineError::io(p))?;
             }
             sink.flush()?;
@@ -642,5 +685,45 @@ impl crate::registry::StageKind<TokenizeSpec> for Kind {
         let path = job.resolve(&spec.tokenizer);
         let stage = TokenizeStage::new(spec, &path, job.spec.job.seed)?;
         Ok(crate::registry::Built::Global(Box::new(stage)))
+    }
+}
+
+/// `pread` of exactly `buf.len()` bytes at `at` (Unix), or seek + read elsewhere.
+fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        let mut f = file;
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_decodes_to_what_was_encoded_and_a_cut_row_to_nothing() {
+        let row = Row {
+            id: 7,
+            starts: vec![0, 3],
+            tokens: vec![1, 2, 3, 4, 5, 6],
+        };
+        let mut bytes = Vec::new();
+        encode_row(&row, &mut bytes);
+        let back = decode_row(&bytes, 6).expect("one whole row");
+        assert_eq!(
+            (back.id, back.starts, back.tokens),
+            (7, row.starts, row.tokens)
+        );
+        for cut in 0..bytes.len() {
+            assert!(decode_row(&bytes[..cut], 6).is_none(), "cut at {cut}");
+        }
+        assert!(decode_row(&bytes, 5).is_none(), "another seq_len");
     }
 }

@@ -567,10 +567,23 @@ fn timings(s: &mut String, stats: &RunStats) {
                 format!("{:.2}", st.task_seconds),
                 fmt_num((st.docs_in as f64 / secs).round()),
                 format!("{:.1}", st.bytes_in as f64 / 1e6 / secs),
+                st.peak_rss_bytes
+                    .map_or_else(|| "-".into(), |b| (b >> 20).to_string()),
             ]
         })
         .collect();
-    table(s, &["stage", "wall s", "task s", "docs/s", "MB/s"], &body);
+    table(
+        s,
+        &[
+            "stage",
+            "wall s",
+            "task s",
+            "docs/s",
+            "MB/s",
+            "peak RSS MiB",
+        ],
+        &body,
+    );
 }
 
 fn shards(s: &mut String, m: &Manifest) {
