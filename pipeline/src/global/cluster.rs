@@ -572,7 +572,8 @@ impl GlobalStage for ClusterStage {
             (0..ctx.partitions)
                 .into_par_iter()
                 .map(|p| {
-                    let mut records = Vec::new();
+                    // Sized exactly: a vector doubling as it fills held up to twice this.
+                    let mut records = Vec::with_capacity(ctx.map_records(p, KEY_DOC)?);
                     ctx.for_each_map_record(p, KEY_DOC, |r| {
                         records.push(key_doc_of(r));
                         Ok(())
@@ -580,16 +581,18 @@ impl GlobalStage for ClusterStage {
                     records.sort_unstable();
                     let (mut edges, mut candidates) = (Vec::new(), 0u64);
                     let mut local = memberships.as_ref().map(SharedWriter::local);
-                    let buckets = records.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() > 1);
+                    let buckets = records
+                        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+                        .filter(|b| b.len() > 1);
                     for (seq, bucket) in buckets.enumerate() {
-                        let first = bucket[0].1;
+                        let first = bucket[0].2;
                         let n = bucket.len() as u64;
                         candidates += n * (n - 1) / 2;
-                        edges.extend(bucket[1..].iter().map(|r| (first, r.1)));
+                        edges.extend(bucket[1..].iter().map(|r| (first, r.2)));
                         if let Some(local) = local.as_mut() {
                             let id = ((p as u64) << 40) | seq as u64;
                             for r in bucket {
-                                local.write(groups.of_doc(r.1), &leaders::membership(r.1, id))?;
+                                local.write(groups.of_doc(r.2), &leaders::membership(r.2, id))?;
                             }
                         }
                     }

@@ -162,6 +162,22 @@ impl<'a> GlobalCtx<'a> {
         )
     }
 
+    /// Task `t`'s map-phase file of partition `p` (what [`GlobalCtx::map_writer`] wrote).
+    fn map_file(&self, t: usize, p: usize) -> PathBuf {
+        self.work.join(format!("map-{t:05}/p-{p:05}.bin"))
+    }
+
+    /// The number of `size`-byte records the map phase wrote to partition `p` (from the
+    /// files' lengths), to size what holds them.
+    pub fn map_records(&self, p: usize, size: usize) -> Result<usize> {
+        let mut n = 0u64;
+        for t in 0..self.tasks() {
+            let path = self.map_file(t, p);
+            n += std::fs::metadata(&path).map_err(PipelineError::io(&path))?.len() / size as u64;
+        }
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// Calls `f` on every `size`-byte record every task's map phase wrote to partition
     /// `p`, task by task; a file that is not whole records is damaged.
     pub fn for_each_map_record(
@@ -171,7 +187,7 @@ impl<'a> GlobalCtx<'a> {
         mut f: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         for t in 0..self.tasks() {
-            let bytes = spill::read_file(&self.work.join(format!("map-{t:05}/p-{p:05}.bin")))?;
+            let bytes = spill::read_file(&self.map_file(t, p))?;
             for r in spill::records(&bytes, size, "a map spill file")? {
                 f(r)?;
             }

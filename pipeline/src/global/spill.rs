@@ -104,13 +104,19 @@ pub fn key_doc(key: u128, doc: u32) -> [u8; KEY_DOC] {
     r
 }
 
+/// One (key, document) record in memory: the key's high and low halves, then the
+/// document. 24 bytes where `(u128, u32)` takes 32 (a `u128` aligns to 16), and it sorts
+/// in the same order.
+pub type KeyDocRecord = (u64, u64, u32);
+
 /// Decodes one (key, document) record of [`KEY_DOC`] bytes.
-pub fn key_doc_of(c: &[u8]) -> (u128, u32) {
+pub fn key_doc_of(c: &[u8]) -> KeyDocRecord {
     let mut k = [0u8; 16];
     k.copy_from_slice(&c[..16]);
     let mut d = [0u8; 4];
     d.copy_from_slice(&c[16..KEY_DOC]);
-    (u128::from_le_bytes(k), u32::from_le_bytes(d))
+    let key = u128::from_le_bytes(k);
+    ((key >> 64) as u64, key as u64, u32::from_le_bytes(d))
 }
 
 /// Partition of a key among `partitions`: the one partitioner of every global stage (a
