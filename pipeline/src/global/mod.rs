@@ -173,7 +173,10 @@ impl<'a> GlobalCtx<'a> {
         let mut n = 0u64;
         for t in 0..self.tasks() {
             let path = self.map_file(t, p);
-            n += std::fs::metadata(&path).map_err(PipelineError::io(&path))?.len() / size as u64;
+            n += std::fs::metadata(&path)
+                .map_err(PipelineError::io(&path))?
+                .len()
+                / size as u64;
         }
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
