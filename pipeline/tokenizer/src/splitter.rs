@@ -2,13 +2,14 @@
 //! pattern allows it. The byte-level BPE patterns (GPT-2, GPT-4's cl100k, Qwen2, Llama 3)
 //! end in `\s+(?!\S)|\s+`, the one look-around that needs `fancy-regex`'s backtracking
 //! VM — a third of the encoder's time. Without it the rest is plain: the pattern runs as
-//! `(?:REST)|(\s+)`, and a whitespace run the last alternative matched gives back its
-//! last character when more text follows, which is what the look-ahead does (`\s+`
-//! greedy, then one character backtracked so that `(?!\S)` sees whitespace; a single
-//! character falls through to the plain `\s+`). Any other pattern stays on `fancy-regex`.
+//! two patterns, `REST` then `\s+`, leftmost-first as one alternation, and a whitespace
+//! run the second matched gives back its last character when more text follows, which
+//! is what the look-ahead does (`\s+` greedy, then one character backtracked so that
+//! `(?!\S)` sees whitespace; a single character falls through to the plain `\s+`). Which
+//! pattern matched comes with the match, so no capture search is needed. Any other
+//! pattern stays on `fancy-regex`.
 
 use regex_automata::meta::{Cache, Regex};
-use regex_automata::util::captures::Captures;
 use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input};
 
@@ -34,8 +35,8 @@ const WS_TAIL: &str = r"|\s+(?!\S)|\s+";
 pub(crate) enum Splitter {
     /// Patterns with other look-arounds or back-references.
     Fancy(fancy_regex::Regex),
-    /// The pattern in the `regex` crate, its trailing whitespace alternatives as group 1
-    /// when `ws_tail` says they were there.
+    /// The pattern in the `regex` crate; when `ws_tail` says the trailing whitespace
+    /// alternatives were there, they are its second pattern (`\s+`).
     Plain {
         /// The compiled pattern.
         re: Regex,
@@ -58,7 +59,7 @@ impl Splitter {
         };
         if let Some(rest) = pattern.strip_suffix(WS_TAIL)
             && never_empty(rest)
-            && let Ok(re) = Regex::new(&format!(r"(?:{rest})|(\s+)"))
+            && let Ok(re) = Regex::new_many(&[rest, r"\s+"])
         {
             return Ok(plain(re, true));
         }
@@ -93,7 +94,6 @@ impl Splitter {
                 ws_tail,
             } => {
                 let mut cache = caches.get();
-                let mut caps: Option<Captures> = None;
                 let mut pos = 0;
                 while pos < text.len() {
                     // Where a match starts right here (the byte-level patterns cover every
@@ -105,19 +105,11 @@ impl Splitter {
                         .or_else(|| re.search_with(&mut cache, &Input::new(text).range(pos..)));
                     let Some(m) = found else { break };
                     let (start, mut end) = (m.start(), m.end());
-                    if *ws_tail && end < text.len() {
-                        let run = &text[start..end];
-                        let mut chars = run.chars();
-                        let last = chars.next_back();
-                        if chars.next().is_some() && run.chars().all(char::is_whitespace) {
-                            let c = caps.get_or_insert_with(|| re.create_captures());
-                            let at = Input::new(text).range(start..).anchored(Anchored::Yes);
-                            re.search_captures_with(&mut cache, &at, c);
-                            if c.get_group(1)
-                                .is_some_and(|g| g.start == start && g.end == end)
-                            {
-                                end -= last.map_or(0, char::len_utf8);
-                            }
+                    if *ws_tail && m.pattern().as_usize() == 1 && end < text.len() {
+                        // `\s+(?!\S)`: a run of two or more gives back its last character.
+                        let mut chars = text[start..end].chars();
+                        if let (Some(last), Some(_)) = (chars.next_back(), chars.next()) {
+                            end -= last.len_utf8();
                         }
                     }
                     f(start, end)?;
