@@ -6,7 +6,7 @@
 //! order and cut into rows of exactly `seq_len` tokens (the last partial row is dropped
 //! and counted as `remainder_tokens`), each row remembering where documents start in it;
 //! rows go to seeded buckets on disk, and each bucket's rows are shuffled (their places
-//! in the file, 8 bytes a row, are permuted in memory and the rows read in that order)
+//! in the file, 16 bytes a row, are permuted in memory and the rows read in that order)
 //! and appended to the shards — a global shuffle in memory that does not grow with the
 //! rows' tokens. Apply: documents pass through with
 //! `tokens.count` and `tokens.split`.
@@ -406,10 +406,6 @@ impl GlobalStage for TokenizeStage {
             let bucket_paths: Vec<PathBuf> = (0..buckets)
                 .map(|b| ctx.work.join(format!("rows-{split}-{b:05}.bin")))
                 .collect();
-            // Where each row starts in its bucket file: the shuffle permutes these, not
-            // the rows, so memory is 8 bytes a row whatever `memory_limit` allows.
-            let mut row_starts: Vec<Vec<u64>> = vec![Vec::new(); buckets];
-            let mut bucket_len = vec![0u64; buckets];
             let mut writers = Vec::with_capacity(buckets);
             for p in &bucket_paths {
                 writers.push(BufWriter::new(
@@ -465,8 +461,6 @@ impl GlobalStage for TokenizeStage {
                                 writers[b]
                                     .write_all(&encoded)
                                     .map_err(PipelineError::io(&bucket_paths[b]))?;
-                                row_starts[b].push(bucket_len[b]);
-                                bucket_len[b] += encoded.len() as u64;
                                 info.rows += 1;
                                 row = Row {
                                     id: row.id + 1,
@@ -504,22 +498,26 @@ impl GlobalStage for TokenizeStage {
                 done: Vec::new(),
             };
             for (b, p) in bucket_paths.iter().enumerate() {
-                let mut rows: Vec<(u64, u64)> = row_starts[b]
-                    .iter()
-                    .zip(row_starts[b].iter().skip(1).chain([&bucket_len[b]]))
-                    .map(|(&at, &end)| (at, end - at))
-                    .collect();
-                row_starts[b] = Vec::new();
+                // The shuffle permutes where the rows lie (16 bytes a row of this bucket),
+                // not the rows themselves.
+                let file = File::open(p).map_err(PipelineError::io(p))?;
+                let name = format!("rows-{split}-{b:05}.bin");
+                let mut rows = row_places(&file, seq_len).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
+                    _ => PipelineError::Io {
+                        path: p.clone(),
+                        source: e,
+                    },
+                })?;
                 // Fisher–Yates with a stream seeded by (seed, split, bucket).
                 let mut state = splitmix(self.seed ^ ((s as u64) << 32) ^ b as u64);
                 for i in (1..rows.len()).rev() {
                     state = splitmix(state);
                     rows.swap(i, (state % (i as u64 + 1)) as usize);
                 }
-                // Each row is read where it lies, in the shuffled order (the bucket was
-                // just written: its pages are most likely still cached).
-                let file = File::open(p).map_err(PipelineError::io(p))?;
-                let name = format!("rows-{split}-{b:05}.bin");
+                // Each row is read where it lies, in the shuffled order (the bucket, at most
+                // half of `memory_limit`, was just written: its pages are most likely
+                // still cached).
                 let mut bytes = Vec::new();
                 for (at, len) in rows {
                     bytes.resize(len as usize, 0);
@@ -688,6 +686,28 @@ impl crate::registry::StageKind<TokenizeSpec> for Kind {
     }
 }
 
+/// Where each row of a bucket file lies, (offset, length), from the rows' headers; a file
+/// that does not end at a row's end is `UnexpectedEof`.
+fn row_places(file: &File, seq_len: usize) -> std::io::Result<Vec<(u64, u64)>> {
+    let len = file.metadata()?.len();
+    let mut places = Vec::new();
+    let mut header = [0u8; 12];
+    let mut at = 0u64;
+    while at < len {
+        read_exact_at(file, &mut header, at)?;
+        let starts = u64::from(u32::from_le_bytes([
+            header[8], header[9], header[10], header[11],
+        ]));
+        let row = 12 + 4 * starts + 4 * seq_len as u64;
+        if at + row > len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        places.push((at, row));
+        at += row;
+    }
+    Ok(places)
+}
+
 /// `pread` of exactly `buf.len()` bytes at `at` (Unix), or seek + read elsewhere.
 fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -725,5 +745,26 @@ mod tests {
             assert!(decode_row(&bytes[..cut], 6).is_none(), "cut at {cut}");
         }
         assert!(decode_row(&bytes, 5).is_none(), "another seq_len");
+    }
+
+    #[test]
+    fn row_places_follow_the_headers_and_a_cut_file_is_eof() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("rows.bin");
+        let mut bytes = Vec::new();
+        for (id, starts) in [(0u64, vec![0u32]), (1, vec![]), (2, vec![0, 1, 2])] {
+            let row = Row {
+                id,
+                starts,
+                tokens: vec![9; 4],
+            };
+            encode_row(&row, &mut bytes);
+        }
+        std::fs::write(&path, &bytes).expect("write");
+        let places = row_places(&File::open(&path).expect("open"), 4).expect("places");
+        assert_eq!(places, vec![(0, 32), (32, 28), (60, 40)]);
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).expect("write");
+        let cut = row_places(&File::open(&path).expect("open"), 4);
+        assert!(cut.is_err_and(|e| e.kind() == std::io::ErrorKind::UnexpectedEof));
     }
 }
