@@ -9,9 +9,10 @@
 //! and cuts the stream at the document starts: the tokens are the shards' own, byte for
 //! byte, and a document split across two rows becomes one sequence again.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -167,7 +168,7 @@ fn fill(
     bin.set_len(total * l.width)
         .map_err(PipelineError::io(pending.tmp()))?;
     let mut seen = vec![false; l.rows as usize];
-    let mut starts: Vec<u64> = Vec::new();
+    let mut starts = Starts::new(out);
     let mut last_token = None;
     for path in files {
         let file = File::open(path).map_err(PipelineError::io(path))?;
@@ -221,7 +222,9 @@ fn fill(
                 let list = list
                     .as_primitive_opt::<UInt32Type>()
                     .ok_or_else(|| bad("doc_starts are not uint32"))?;
-                starts.extend(list.values().iter().map(|&s| id * l.seq_len + u64::from(s)));
+                for &s in list.values().iter() {
+                    starts.push(id * l.seq_len + u64::from(s))?;
+                }
                 if id == l.rows - 1 {
                     let tail = &row[row_bytes - l.width as usize..];
                     last_token = Some(if l.width == 2 {
@@ -240,51 +243,219 @@ fn fill(
     }
     bin.sync_data().map_err(PipelineError::io(pending.tmp()))?;
     drop(bin);
-    starts.sort_unstable();
-    starts.dedup();
-    if starts.first() != Some(&0) {
-        starts.insert(0, 0);
-    }
-    let mut lengths = Vec::with_capacity(starts.len());
-    for (i, &s) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(total);
-        lengths.push(i32::try_from(end - s).map_err(|_| {
-            PipelineError::Config(format!("a {split} document is longer than 2^31 tokens"))
-        })?);
-    }
     // The `.bin` first: an `.idx` never describes a `.bin` that is not there.
     pending.commit()?;
-    write_index(&out.join(format!("{split}.idx")), l, &starts, &lengths)?;
+    let documents = write_index(&out.join(format!("{split}.idx")), l, starts, split)?;
     Ok(ExportedSplit {
-        documents: starts.len() as u64,
+        documents,
         tokens: total,
         dtype: l.dtype,
         last_document_cut: last_token != Some(l.eos),
     })
 }
 
-/// The `.idx` of one sequence per document starting at `starts` (token positions).
-fn write_index(path: &Path, l: Layout, starts: &[u64], lengths: &[i32]) -> Result<()> {
-    let n = starts.len() as u64;
-    let mut idx = Vec::with_capacity(34 + starts.len() * 20 + 8);
-    idx.extend_from_slice(MEGATRON_HEADER);
-    idx.extend_from_slice(&1u64.to_le_bytes());
-    idx.push(l.code);
-    idx.extend_from_slice(&n.to_le_bytes());
-    idx.extend_from_slice(&(n + 1).to_le_bytes());
-    for len in lengths {
-        idx.extend_from_slice(&len.to_le_bytes());
+/// The `.idx` of one sequence per document starting at `starts` (token positions; the
+/// stream always starts a document at 0); returns the number of documents. Written as
+/// the starts come out of their merge: the sizes straight into the file after a header
+/// that is filled in last, the pointers through an unnamed temporary file.
+fn write_index(path: &Path, l: Layout, starts: Starts, split: &str) -> Result<u64> {
+    let total = l.rows * l.seq_len;
+    let (f, pending) = create_tmp(path)?;
+    let tmp = pending.tmp().to_path_buf();
+    let io = |e: std::io::Error| PipelineError::Io {
+        path: tmp.clone(),
+        source: e,
+    };
+    let mut idx = BufWriter::new(f);
+    idx.write_all(&[0u8; INDEX_HEADER]).map_err(&io)?;
+    let mut pointers = BufWriter::new(tempfile::tempfile_in(&starts.dir).map_err(&io)?);
+    let mut n = 0u64;
+    let mut prev: Option<u64> = None;
+    let mut doc = |s: u64, idx: &mut BufWriter<File>, pointers: &mut BufWriter<File>| {
+        if let Some(p) = prev {
+            let len = i32::try_from(s - p).map_err(|_| {
+                PipelineError::Config(format!("a {split} document is longer than 2^31 tokens"))
+            })?;
+            idx.write_all(&len.to_le_bytes()).map_err(&io)?;
+            pointers
+                .write_all(&((p * l.width) as i64).to_le_bytes())
+                .map_err(&io)?;
+            n += 1;
+        }
+        prev = Some(s);
+        Ok::<(), PipelineError>(())
+    };
+    let mut first = true;
+    starts.merge(|s| {
+        if first && s != 0 {
+            doc(0, &mut idx, &mut pointers)?;
+        }
+        first = false;
+        doc(s, &mut idx, &mut pointers)
+    })?;
+    if first {
+        doc(0, &mut idx, &mut pointers)?;
     }
-    for &s in starts {
-        idx.extend_from_slice(&((s * l.width) as i64).to_le_bytes());
-    }
+    // The last document runs to the end of the stream.
+    doc(total, &mut idx, &mut pointers)?;
+    let mut pointers = pointers.into_inner().map_err(|e| io(e.into_error()))?;
+    pointers.seek(SeekFrom::Start(0)).map_err(&io)?;
+    std::io::copy(&mut pointers, &mut idx).map_err(&io)?;
     for d in 0..=n {
-        idx.extend_from_slice(&(d as i64).to_le_bytes());
+        idx.write_all(&(d as i64).to_le_bytes()).map_err(&io)?;
     }
-    let (mut f, pending) = create_tmp(path)?;
-    f.write_all(&idx)
-        .and_then(|_| f.sync_data())
-        .map_err(PipelineError::io(pending.tmp()))?;
+    let f = idx.into_inner().map_err(|e| io(e.into_error()))?;
+    let mut header = Vec::with_capacity(INDEX_HEADER);
+    header.extend_from_slice(MEGATRON_HEADER);
+    header.extend_from_slice(&1u64.to_le_bytes());
+    header.push(l.code);
+    header.extend_from_slice(&n.to_le_bytes());
+    header.extend_from_slice(&(n + 1).to_le_bytes());
+    f.write_all_at(&header, 0)
+        .and_then(|()| f.sync_data())
+        .map_err(&io)?;
     drop(f);
-    pending.commit()
+    pending.commit()?;
+    Ok(n)
+}
+
+/// Bytes of the `.idx` header: magic, version, dtype code, sequences, documents + 1.
+const INDEX_HEADER: usize = 9 + 8 + 1 + 8 + 8;
+
+/// Document starts sorted and deduplicated in bounded memory: runs of [`RUN_STARTS`]
+/// are sorted and spilled to unnamed temporary files beside the export (gone with the
+/// process, whatever happens), then merged. Before, every start of a split was held,
+/// with its size and pointer: about 32 bytes a document.
+struct Starts {
+    dir: PathBuf,
+    buf: Vec<u64>,
+    runs: Vec<File>,
+}
+
+/// Starts per spilled run (32 MiB).
+const RUN_STARTS: usize = 1 << 22;
+
+impl Starts {
+    fn new(dir: &Path) -> Starts {
+        Starts {
+            dir: dir.to_path_buf(),
+            buf: Vec::new(),
+            runs: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, start: u64) -> Result<()> {
+        self.buf.push(start);
+        if self.buf.len() >= RUN_STARTS {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn sorted_buf(&mut self) -> Vec<u64> {
+        let mut run = std::mem::take(&mut self.buf);
+        run.sort_unstable();
+        run.dedup();
+        run
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        let run = self.sorted_buf();
+        let dir = self.dir.clone();
+        let io = |e: std::io::Error| PipelineError::Io {
+            path: dir.clone(),
+            source: e,
+        };
+        let mut w = BufWriter::new(tempfile::tempfile_in(&self.dir).map_err(&io)?);
+        for s in &run {
+            w.write_all(&s.to_le_bytes()).map_err(&io)?;
+        }
+        let mut f = w.into_inner().map_err(|e| io(e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(&io)?;
+        self.runs.push(f);
+        Ok(())
+    }
+
+    /// Calls `f` on every distinct start, in ascending order.
+    fn merge(mut self, mut f: impl FnMut(u64) -> Result<()>) -> Result<()> {
+        let dir = self.dir.clone();
+        let io = |e: std::io::Error| PipelineError::Io {
+            path: dir.clone(),
+            source: e,
+        };
+        let last = self.sorted_buf();
+        let mut files: Vec<BufReader<File>> = self.runs.drain(..).map(BufReader::new).collect();
+        let read = |r: &mut BufReader<File>| -> Result<Option<u64>> {
+            let mut b = [0u8; 8];
+            match r.read_exact(&mut b) {
+                Ok(()) => Ok(Some(u64::from_le_bytes(b))),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(io(e)),
+            }
+        };
+        // Sources: the spilled runs, then the last run still in memory.
+        let mut in_memory = last.into_iter();
+        let mut heap = BinaryHeap::new();
+        for (i, r) in files.iter_mut().enumerate() {
+            if let Some(v) = read(r)? {
+                heap.push(Reverse((v, i)));
+            }
+        }
+        let memory = files.len();
+        if let Some(v) = in_memory.next() {
+            heap.push(Reverse((v, memory)));
+        }
+        let mut prev = None;
+        while let Some(Reverse((v, i))) = heap.pop() {
+            if prev != Some(v) {
+                f(v)?;
+                prev = Some(v);
+            }
+            let next = match files.get_mut(i) {
+                Some(r) => read(r)?,
+                None => in_memory.next(),
+            };
+            if let Some(n) = next {
+                heap.push(Reverse((n, i)));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_come_out_sorted_and_distinct_across_spilled_runs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut starts = Starts::new(dir.path());
+        // Three runs' worth, shuffled, every value twice.
+        let n = (RUN_STARTS * 5 / 2) as u64;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut want = Vec::new();
+        for i in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = x % (n * 4);
+            starts.push(v).expect("push");
+            if i % 3 == 0 {
+                starts.push(v).expect("push");
+            }
+            want.push(v);
+        }
+        assert_eq!(starts.runs.len(), 3, "spilled");
+        want.sort_unstable();
+        want.dedup();
+        let mut got = Vec::new();
+        starts
+            .merge(|v| {
+                got.push(v);
+                Ok(())
+            })
+            .expect("merge");
+        assert_eq!(got, want);
+    }
 }
