@@ -404,10 +404,7 @@ impl<'a> Worker<'a> {
             return Ok(1);
         }
         if built.as_ref().is_none_or(|(s, _)| *s != step.stage) {
-            // The last stage (its models, tables, buffers) goes before the next is built.
-            if built.take().is_some() {
-                release_free_memory();
-            }
+            // (A local run drops the last stage's state before this one's first step.)
             let stage =
                 crate::registry::build(&st.spec, self.job, prev.as_ref().map(|p| p.dir.as_path()))?;
             *built = Some((step.stage, stage));

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -181,19 +182,6 @@ fn decode_row(bytes: &[u8], seq_len: usize) -> Option<Row> {
     })
 }
 
-/// The SHA-256 of a file, read in pieces (a shard is up to `shard_bytes`).
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(PipelineError::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match f.read(&mut buf).map_err(PipelineError::io(path))? {
-            0 => return Ok(hex::encode(hasher.finalize())),
-            n => hasher.update(&buf[..n]),
-        }
-    }
-}
-
 /// Writes shards of one split, rotating files every `rows_per_shard` rows.
 struct ShardSink<'a> {
     dir: &'a Path,
@@ -267,7 +255,7 @@ impl ShardSink<'_> {
     fn close(&mut self) -> Result<()> {
         if let Some((part, file, rows)) = self.current.take() {
             part.finish()?.commit()?;
-            let sha = sha256_file(&self.dir.join(&file))?;
+            let sha = crate::digest::sha256_file(&self.dir.join(&file))?;
             self.done.push(ShardInfo {
                 file,
                 split: self.split.into(),
@@ -439,13 +427,9 @@ impl GlobalStage for TokenizeStage {
                             continue;
                         }
                         doc.resize(4 * n, 0);
-                        tokens.read_exact(&mut doc).map_err(|e| match e.kind() {
-                            std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
-                            _ => PipelineError::Io {
-                                path: path.clone(),
-                                source: e,
-                            },
-                        })?;
+                        tokens
+                            .read_exact(&mut doc)
+                            .map_err(read_error(&name, &path))?;
                         for (k, c) in doc.chunks_exact(4).enumerate() {
                             if k == 0 {
                                 row.starts.push(row.tokens.len() as u32);
@@ -502,13 +486,7 @@ impl GlobalStage for TokenizeStage {
                 // not the rows themselves.
                 let file = File::open(p).map_err(PipelineError::io(p))?;
                 let name = format!("rows-{split}-{b:05}.bin");
-                let mut rows = row_places(&file, seq_len).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
-                    _ => PipelineError::Io {
-                        path: p.clone(),
-                        source: e,
-                    },
-                })?;
+                let mut rows = row_places(&file, seq_len).map_err(read_error(&name, p))?;
                 // Fisher–Yates with a stream seeded by (seed, split, bucket).
                 let mut state = splitmix(self.seed ^ ((s as u64) << 32) ^ b as u64);
                 for i in (1..rows.len()).rev() {
@@ -521,13 +499,8 @@ impl GlobalStage for TokenizeStage {
                 let mut bytes = Vec::new();
                 for (at, len) in rows {
                     bytes.resize(len as usize, 0);
-                    read_exact_at(&file, &mut bytes, at).map_err(|e| match e.kind() {
-                        std::io::ErrorKind::UnexpectedEof => super::spill::damaged(&name),
-                        _ => PipelineError::Io {
-                            path: p.clone(),
-                            source: e,
-                        },
-                    })?;
+                    file.read_exact_at(&mut bytes, at)
+                        .map_err(read_error(&name, p))?;
                     let row =
                         decode_row(&bytes, seq_len).ok_or_else(|| super::spill::damaged(&name))?;
                     sink.push(row)?;
@@ -694,7 +667,7 @@ fn row_places(file: &File, seq_len: usize) -> std::io::Result<Vec<(u64, u64)>> {
     let mut header = [0u8; 12];
     let mut at = 0u64;
     while at < len {
-        read_exact_at(file, &mut header, at)?;
+        file.read_exact_at(&mut header, at)?;
         let starts = u64::from(u32::from_le_bytes([
             header[8], header[9], header[10], header[11],
         ]));
@@ -708,18 +681,14 @@ fn row_places(file: &File, seq_len: usize) -> std::io::Result<Vec<(u64, u64)>> {
     Ok(places)
 }
 
-/// `pread` of exactly `buf.len()` bytes at `at` (Unix), or seek + read elsewhere.
-fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Seek, SeekFrom};
-        let mut f = file;
-        f.seek(SeekFrom::Start(at))?;
-        f.read_exact(buf)
+/// A read error of `_work` file `name` at `path`: a file that ends early is damaged.
+fn read_error<'a>(name: &'a str, path: &'a Path) -> impl Fn(std::io::Error) -> PipelineError + 'a {
+    move |e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => super::spill::damaged(name),
+        _ => PipelineError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
     }
 }
 
