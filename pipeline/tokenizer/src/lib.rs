@@ -8,6 +8,7 @@
 
 pub mod encoder;
 pub mod fast_bpe;
+mod scanner;
 mod splitter;
 pub mod train;
 

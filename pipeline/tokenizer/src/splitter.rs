@@ -1,17 +1,19 @@
-//! The pre-tokenizer's `Split` regexes, run by the `regex` crate's automata where the
-//! pattern allows it. The byte-level BPE patterns (GPT-2, GPT-4's cl100k, Qwen2, Llama 3)
-//! end in `\s+(?!\S)|\s+`, the one look-around that needs `fancy-regex`'s backtracking
-//! VM — a third of the encoder's time. Without it the rest is plain: the pattern runs as
-//! two patterns, `REST` then `\s+`, leftmost-first as one alternation, and a whitespace
-//! run the second matched gives back its last character when more text follows, which
-//! is what the look-ahead does (`\s+` greedy, then one character backtracked so that
-//! `(?!\S)` sees whitespace; a single character falls through to the plain `\s+`). Which
-//! pattern matched comes with the match, so no capture search is needed. Any other
-//! pattern stays on `fancy-regex`.
+//! The pre-tokenizer's `Split` regexes, run by the fastest engine that gives the same
+//! pieces. The byte-level BPE patterns in wide use (Qwen2, cl100k, Llama 3, GPT-2, ours)
+//! go to the hand-written [`Scanner`]. Other patterns ending in `\s+(?!\S)|\s+` — the one
+//! look-around that needs `fancy-regex`'s backtracking VM, a third of the encoder's time —
+//! run on the `regex` crate's automata: the pattern runs as two patterns, `REST` then
+//! `\s+`, leftmost-first as one alternation, and a whitespace run the second matched gives
+//! back its last character when more text follows, which is what the look-ahead does
+//! (`\s+` greedy, then one character backtracked so that `(?!\S)` sees whitespace; a
+//! single character falls through to the plain `\s+`). Which pattern matched comes with
+//! the match, so no capture search is needed. Any other pattern stays on `fancy-regex`.
 
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input};
+
+use crate::scanner::Scanner;
 
 type CachePool = Pool<
     Cache,
@@ -33,6 +35,8 @@ const WS_TAIL: &str = r"|\s+(?!\S)|\s+";
 
 /// One `Split` regex.
 pub(crate) enum Splitter {
+    /// A pattern of the family [`Scanner`] knows.
+    Scan(Scanner),
     /// Patterns with other look-arounds or back-references.
     Fancy(fancy_regex::Regex),
     /// The pattern in the `regex` crate; when `ws_tail` says the trailing whitespace
@@ -51,6 +55,14 @@ pub(crate) enum Splitter {
 impl Splitter {
     /// Compiles `pattern` for the fastest engine that gives the same matches.
     pub(crate) fn new(pattern: &str) -> Result<Splitter, String> {
+        match Scanner::for_pattern(pattern) {
+            Some(scanner) => Ok(Splitter::Scan(scanner)),
+            None => Splitter::regex(pattern),
+        }
+    }
+
+    /// `pattern` on the regex engines.
+    fn regex(pattern: &str) -> Result<Splitter, String> {
         // Only patterns that never match the empty string: there the two engines' rules
         // for where the next search starts after an empty match would differ.
         let never_empty = |p: &str| {
@@ -81,6 +93,7 @@ impl Splitter {
         mut f: impl FnMut(usize, usize) -> Result<(), String>,
     ) -> Result<(), String> {
         match self {
+            Splitter::Scan(scanner) => scanner.each_match(text, f),
             Splitter::Fancy(re) => {
                 for m in re.find_iter(text) {
                     let m = m.map_err(|e| e.to_string())?;
@@ -125,18 +138,22 @@ impl Splitter {
 mod tests {
     use super::*;
 
-    const PATTERNS: [&str; 3] = [
+    const PATTERNS: [&str; 4] = [
         // Qwen2
         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
-        // GPT-4 cl100k
+        // GPT-4 cl100k, Llama 3
         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
         // GPT-2, as `tokenizers`' ByteLevel spells it
         r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+        crate::train::SPLIT_PATTERN,
     ];
 
     /// Every string of up to 5 characters over an alphabet of whitespace kinds (ASCII,
-    /// tab, newlines, NBSP, ideographic space), letters, digits and punctuation, plus
-    /// longer mixed ones.
+    /// tab, newlines, NBSP, ideographic space), letters, digits and punctuation; longer
+    /// mixed ones; and 200,000 seeded random strings of up to 12 characters over a wider
+    /// alphabet: the contraction letters in both cases and `ſ` (a fold of `s`), non-ASCII
+    /// letters and digits of every kind (Nd, Nl, No), Han letters, numbers and symbols
+    /// (`〇` is Han and Nl, `⺀` Han and So), other scripts, emoji, NEL and LINE SEPARATOR.
     fn texts() -> Vec<String> {
         let alphabet = [
             ' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}', 'a', '中', '7', '!', '\'',
@@ -153,30 +170,54 @@ mod tests {
         all.push("Hello   world!\n\n  It's  \t a test.  \r\n\r\n   中文   text 123  ".into());
         all.push("   leading and trailing   ".into());
         all.push("x\u{2003}\u{2003}\u{2003}y \u{85}z".into());
+        let wide: Vec<char> =
+            " \t\n\r\u{a0}\u{3000}\u{85}\u{2028}'sStTrReEvVmMlLdDſxé中文〇⺀𠀀Ωж7٣½Ⅻ!,。“😀-"
+                .chars()
+                .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let len = 1 + (next() % 12) as usize;
+            all.push(
+                (0..len)
+                    .map(|_| wide[(next() % wide.len() as u64) as usize])
+                    .collect(),
+            );
+        }
         all
     }
 
+    fn spans(sp: &Splitter, t: &str) -> Result<Vec<(usize, usize)>, String> {
+        let mut v = Vec::new();
+        sp.each_match(t, |s, e| {
+            v.push((s, e));
+            Ok(())
+        })
+        .map(|()| v)
+    }
+
     #[test]
-    fn the_plain_engine_matches_fancy_regex_exactly() {
+    fn the_scanner_and_the_plain_engine_match_fancy_regex_exactly() {
         let texts = texts();
-        assert!(texts.len() > 170_000);
+        assert!(texts.len() > 370_000);
         for pattern in PATTERNS {
-            let plain = Splitter::new(pattern).expect("compiles");
+            let scanner = Splitter::new(pattern).expect("compiles");
+            assert!(matches!(scanner, Splitter::Scan(_)), "{pattern}");
+            let plain = Splitter::regex(pattern).expect("compiles");
             assert!(
                 matches!(plain, Splitter::Plain { ws_tail: true, .. }),
                 "{pattern}"
             );
             let fancy = Splitter::Fancy(fancy_regex::Regex::new(pattern).expect("fancy"));
-            let spans = |sp: &Splitter, t: &str| {
-                let mut v = Vec::new();
-                sp.each_match(t, |s, e| {
-                    v.push((s, e));
-                    Ok(())
-                })
-                .map(|()| v)
-            };
             for t in &texts {
-                assert_eq!(spans(&plain, t), spans(&fancy, t), "{pattern} on {t:?}");
+                let want = spans(&fancy, t);
+                assert_eq!(spans(&scanner, t), want, "scanner, {pattern} on {t:?}");
+                assert_eq!(spans(&plain, t), want, "plain, {pattern} on {t:?}");
             }
         }
     }
