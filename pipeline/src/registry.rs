@@ -32,6 +32,12 @@ pub trait StageKind<S>: Sync {
         false
     }
 
+    /// True unless the apply phase reads nothing the reduce writes (only the map's
+    /// records): then a local run does the apply on its threads while the reduce runs.
+    fn apply_needs_reduce(&self, _spec: &S) -> bool {
+        true
+    }
+
     /// The one-off work; `prev` is the folder of the stage before. Idempotent: a second
     /// call after a finished one does nothing.
     fn setup(&self, _spec: &S, _job: &LoadedJob, _prev: &Path) -> Result<()> {
@@ -153,6 +159,11 @@ pub fn is_global(spec: &StageSpec) -> bool {
 /// True when the stage has a `:setup` step.
 pub fn has_setup(spec: &StageSpec) -> bool {
     with_kind!(spec, |k, s| k.has_setup(s))
+}
+
+/// True unless the stage's apply phase can run beside its reduce.
+pub fn apply_needs_reduce(spec: &StageSpec) -> bool {
+    with_kind!(spec, |k, s| k.apply_needs_reduce(s))
 }
 
 /// Runs the stage's setup.

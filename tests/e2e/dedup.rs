@@ -422,22 +422,12 @@ fn crash_inside_a_global_stage_resumes_identically() {
     let ws = Workspace::new();
     run_demo(&ws, "", DEDUP, &[]);
     std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
-        .args(["run", "job.toml", "--threads", "1"])
-        .current_dir(ws.dir.path())
-        .env(taojin_pipeline::engine::FAILPOINT_ENV, "minhash_dedup:3")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
+    ws.run_crashing("minhash_dedup:3", &["run", "job.toml", "--threads", "1"]);
     ws.run_ok(&["run", "job.toml"]);
     assert_same_parts(&ws.path("clean"), &ws.path("out"));
     let stats = ws.stats("out");
     assert_eq!(stats["stages"][2]["tasks_resumed"], 3);
-    let leftovers: Vec<_> = all_files(&ws.path("out"))
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".tmp-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_tmp_files(&ws.path("out"));
 }
 
 /// A chain of `n` texts, each with a few more units replaced than the one before.

@@ -86,13 +86,7 @@ fn killed_run_resumes_to_identical_output() {
     std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
 
     // Crash inside task 2 of the second stage, after its files are written but before commit.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
-        .args(["run", "job.toml", "--threads", "1"])
-        .current_dir(ws.dir.path())
-        .env(taojin_pipeline::engine::FAILPOINT_ENV, "again:2")
-        .output()
-        .expect("run");
-    assert!(!out.status.success(), "the fail point must kill the run");
+    ws.run_crashing("again:2", &["run", "job.toml", "--threads", "1"]);
     let leftovers: Vec<_> = all_files(&ws.path("out"))
         .into_iter()
         .filter(|p| p.to_string_lossy().contains(".tmp-"))

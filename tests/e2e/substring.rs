@@ -179,13 +179,7 @@ fn a_crash_inside_the_stage_resumes_identically() {
     write(&ws, &f, "split_bytes = 2000", "");
     ws.run_ok(&["run", "job.toml"]);
     std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
-        .args(["run", "job.toml", "--threads", "1"])
-        .current_dir(ws.dir.path())
-        .env(taojin_pipeline::engine::FAILPOINT_ENV, "substring_dedup:3")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
+    ws.run_crashing("substring_dedup:3", &["run", "job.toml", "--threads", "1"]);
     ws.run_ok(&["run", "job.toml"]);
     assert_same_parts(&ws.path("clean"), &ws.path("out"));
     assert_eq!(ws.stats("out")["stages"][1]["tasks_resumed"], 3);

@@ -55,8 +55,8 @@ fn rows(out: &std::path::Path, split: &str) -> Vec<(u64, Vec<u32>, Vec<u32>)> {
     v
 }
 
-#[test]
-fn shards_reproduce_documents_and_conserve_tokens() {
+/// A workspace with the demo corpus and a normalize → tokenize job on it.
+fn demo_tokenize() -> Workspace {
     let ws = Workspace::new();
     ws.run_ok(&["demo-data", "data"]);
     ws.job(
@@ -64,6 +64,12 @@ fn shards_reproduce_documents_and_conserve_tokens() {
         &input("demo", "data/*.jsonl.zst"),
         STAGES,
     );
+    ws
+}
+
+#[test]
+fn shards_reproduce_documents_and_conserve_tokens() {
+    let ws = demo_tokenize();
     ws.run_ok(&["run", "job.toml", "--threads", "2"]);
     let out = ws.path("out");
     let manifest: serde_json::Value =
@@ -215,4 +221,40 @@ fn tokenizer_errors_are_clear() {
     );
     let stderr = String::from_utf8_lossy(&ws.taojin(&["run", "job.toml"]).stderr).into_owned();
     assert!(stderr.contains("must be the last stage"), "{stderr}");
+}
+
+/// A local run does tokenize's apply (token counts per document) on the pool while the
+/// reduce packs and shards on its own thread. Killed in an apply task meanwhile, the rerun
+/// gives the clean run's shards and parts byte for byte and leaves no temporary file.
+/// (Step by step, apply after reduce, is the Slurm test's local-run comparison.)
+#[test]
+fn a_crash_in_the_apply_beside_the_reduce_resumes_identically() {
+    let ws = demo_tokenize();
+    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args(["run", "job.toml", "--threads", "2"])
+        .current_dir(ws.dir.path())
+        .env("RUST_LOG", "info")
+        .env_remove(taojin_pipeline::engine::FAILPOINT_ENV)
+        .output()
+        .expect("run");
+    assert!(clean.status.success());
+    let log = String::from_utf8_lossy(&clean.stderr);
+    assert!(log.contains("apply beside the reduce"), "{log}");
+    std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
+    ws.run_crashing("tokenize:1", &["run", "job.toml", "--threads", "2"]);
+    assert!(!ws.path("out/tokenize/_done/part-00001").exists());
+    ws.run_ok(&["run", "job.toml", "--threads", "2"]);
+    assert_same_parts(&ws.path("clean"), &ws.path("out"));
+    let shards = all_files(&ws.path("clean/shards"));
+    assert_eq!(shards, all_files(&ws.path("out/shards")));
+    for f in shards {
+        assert_eq!(
+            std::fs::read(ws.path("clean/shards").join(&f)).expect("clean shard"),
+            std::fs::read(ws.path("out/shards").join(&f)).expect("resumed shard"),
+            "{}",
+            f.display()
+        );
+    }
+    assert_no_tmp_files(&ws.path("out"));
+    assert_conserved(&ws, "out");
 }

@@ -316,13 +316,7 @@ fn stats_keep_reduce_counters_and_say_when_they_are_stale() {
             NORMALIZE.to_string() + "collapse_spaces = true\n"
         ),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_taojin"))
-        .args(["run", "job.toml"])
-        .current_dir(ws.dir.path())
-        .env(taojin_pipeline::engine::FAILPOINT_ENV, "normalize:0")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
+    ws.run_crashing("normalize:0", &["run", "job.toml"]);
     let shown = ws.run_ok(&["stats", "out"]);
     assert!(shown.contains("warning: stage `normalize`"), "{shown}");
 }

@@ -42,6 +42,22 @@ impl Workspace {
         taojin_in(self.dir.path(), args)
     }
 
+    /// Runs with the fail point `stage:task` (the process aborts before that task
+    /// commits) and asserts that the run failed.
+    pub fn run_crashing(&self, failpoint: &str, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_taojin"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env(taojin_pipeline::engine::FAILPOINT_ENV, failpoint)
+            .output()
+            .expect("run taojin");
+        assert!(
+            !out.status.success(),
+            "the fail point {failpoint} must kill the run"
+        );
+        out
+    }
+
     /// Runs and asserts success.
     pub fn run_ok(&self, args: &[&str]) -> String {
         let out = self.taojin(args);
@@ -220,6 +236,15 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// Asserts that no temporary file is left under `dir`.
+pub fn assert_no_tmp_files(dir: &Path) {
+    let leftovers: Vec<_> = all_files(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 /// Asserts that every Parquet part file (kept and removed) under two outputs is byte-identical.

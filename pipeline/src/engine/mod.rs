@@ -15,6 +15,7 @@ pub mod stage_dir;
 pub mod steps;
 mod sync;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use parquet::file::properties::WriterProperties;
@@ -74,11 +75,13 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     worker.prepare(&plan, opts.force)?;
     let mut ran = vec![0usize; plan.stages.len()];
     let mut seconds = vec![0f64; plan.stages.len()];
-    let mut built: Option<(usize, Built)> = None;
+    let mut built: Option<(usize, Arc<Built>)> = None;
     let mut current = None;
     let mut peaks = StagePeaks::start();
     let list = steps(&plan);
-    for step in &list {
+    let mut next = 0;
+    while let Some(step) = list.get(next) {
+        next += 1;
         if matches!(step.phase, Phase::Prepare | Phase::Finalize) {
             continue;
         }
@@ -92,7 +95,18 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         }
         let start = Instant::now();
         let tasks: Vec<usize> = (0..step.tasks).collect();
-        let n = worker.run_step(&plan, step, &tasks, &mut built)?;
+        let beside = list
+            .get(next)
+            .filter(|a| worker.apply_beside_reduce(&plan, step, a));
+        let n = match beside {
+            Some(apply) => {
+                next += 1;
+                worker.reduce_and_apply(&plan, step, apply, &mut built)?
+            }
+            None => worker.run_step(&plan, step, &tasks, &mut built, false)?,
+        };
+        // With the apply done beside it, the reduce step's stage is finished here.
+        let step = beside.unwrap_or(step);
         seconds[step.stage] += start.elapsed().as_secs_f64();
         if step.phase == Phase::Setup {
             // The setup wrote a file the stage's config hash covers (the tokenizer).
@@ -186,14 +200,14 @@ pub fn run_step(
             Ok(crate::report::funnel(&stats))
         }
         Phase::Setup => {
-            worker.run_step(&plan, step, &mine, &mut None)?;
+            worker.run_step(&plan, step, &mine, &mut None, false)?;
             let mut plan = plan;
             crate::plan::rehash(job, &mut plan)?;
             worker.prepare_stages(&plan, &[step.stage], false)?;
             Ok(format!("{}: set up", step.name))
         }
         _ => {
-            let n = worker.run_step(&plan, step, &mine, &mut None)?;
+            let n = worker.run_step(&plan, step, &mine, &mut None, false)?;
             let mut line = match n {
                 0 => format!("{}: tasks {mine:?} already done", step.name),
                 _ => format!("{}: ran tasks {mine:?}", step.name),
@@ -341,14 +355,75 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
+    /// True when `apply` follows `reduce` in a local run and can run beside it: its
+    /// stage's apply reads only the map's records, and both steps have work left. (Not
+    /// with object storage, whose state is pushed after each step in order.)
+    fn apply_beside_reduce(&self, plan: &Plan, reduce: &Step, apply: &Step) -> bool {
+        reduce.phase == Phase::Reduce
+            && apply.phase == Phase::Apply
+            && apply.stage == reduce.stage
+            && self.sync.is_none()
+            && !crate::registry::apply_needs_reduce(&plan.stages[reduce.stage].spec)
+            && !pending(plan, reduce).is_empty()
+            && !pending(plan, apply).is_empty()
+    }
+
+    /// Runs a global stage's reduce (one task, on its own thread) and its apply tasks (on
+    /// the pool) at once, on one built instance; returns how many apply tasks ran. The
+    /// reduce of a tokenize stage is one thread's work, so the apply's pass over the
+    /// documents comes nearly free.
+    fn reduce_and_apply(
+        &self,
+        plan: &Plan,
+        reduce: &Step,
+        apply: &Step,
+        built: &mut Option<(usize, Arc<Built>)>,
+    ) -> Result<usize> {
+        self.build(plan, reduce.stage, built)?;
+        tracing::info!(stage = %plan.stages[reduce.stage].spec.name(), "apply beside the reduce");
+        let (mut for_reduce, mut for_apply) = (built.clone(), built.clone());
+        let tasks: Vec<usize> = (0..apply.tasks).collect();
+        let (reduced, applied) = std::thread::scope(|s| {
+            let r = s.spawn(|| self.run_step(plan, reduce, &[0], &mut for_reduce, false));
+            let a = self.run_step(plan, apply, &tasks, &mut for_apply, true);
+            (r.join(), a)
+        });
+        reduced.map_err(|_| PipelineError::Internal(format!("`{}` panicked", reduce.name)))??;
+        applied
+    }
+
+    /// Builds step `stage`'s stage into `built` unless it holds it already.
+    fn build(
+        &self,
+        plan: &Plan,
+        stage: usize,
+        built: &mut Option<(usize, Arc<Built>)>,
+    ) -> Result<()> {
+        if built.as_ref().is_none_or(|(s, _)| *s != stage) {
+            // (A local run drops the last stage's state before this one's first step.)
+            let prev = stage
+                .checked_sub(1)
+                .map(|i| StageDir::new(&plan.output, &plan.stages[i]));
+            let b = crate::registry::build(
+                &plan.stages[stage].spec,
+                self.job,
+                prev.as_ref().map(|p| p.dir.as_path()),
+            )?;
+            *built = Some((stage, Arc::new(b)));
+        }
+        Ok(())
+    }
+
     /// Runs the tasks of `mine` that are not done yet; returns how many ran. `built`
-    /// caches the stage between the steps of one stage in a local run.
+    /// caches the stage between the steps of one stage in a local run. `beside_reduce`:
+    /// an apply step running while its reduce does (see [`Worker::reduce_and_apply`]).
     fn run_step(
         &self,
         plan: &Plan,
         step: &Step,
         mine: &[usize],
-        built: &mut Option<(usize, Built)>,
+        built: &mut Option<(usize, Arc<Built>)>,
+        beside_reduce: bool,
     ) -> Result<usize> {
         let st = &plan.stages[step.stage];
         let dir = StageDir::new(&plan.output, st);
@@ -383,7 +458,7 @@ impl<'a> Worker<'a> {
         if let Some(s) = &self.sync {
             s.pull_inputs(plan, step, &todo)?;
         }
-        self.require_before(plan, step)?;
+        self.require_before(plan, step, beside_reduce)?;
         let prev = step
             .stage
             .checked_sub(1)
@@ -403,12 +478,7 @@ impl<'a> Worker<'a> {
             }
             return Ok(1);
         }
-        if built.as_ref().is_none_or(|(s, _)| *s != step.stage) {
-            // (A local run drops the last stage's state before this one's first step.)
-            let stage =
-                crate::registry::build(&st.spec, self.job, prev.as_ref().map(|p| p.dir.as_path()))?;
-            *built = Some((step.stage, stage));
-        }
+        self.build(plan, step.stage, built)?;
         let Some((_, stage)) = built.as_ref() else {
             return Err(PipelineError::Internal("stage not built".into()));
         };
@@ -454,7 +524,7 @@ impl<'a> Worker<'a> {
             // The first failure in task order, whatever order the threads met them in.
             results.into_iter().try_for_each(|r| r.map(drop))
         };
-        match (step.phase, stage) {
+        match (step.phase, stage.as_ref()) {
             (Phase::Map, Built::Map(m)) => run_tasks(StageImpl::Shared(m.as_ref()))?,
             (Phase::GlobalMap | Phase::Reduce | Phase::Apply, Built::Global(g)) => {
                 let ctx = GlobalCtx::new(&self.job.spec, plan, step.stage, &self.pool, g.as_ref())?;
@@ -514,7 +584,7 @@ impl<'a> Worker<'a> {
 
     /// Refuses a step whose inputs are not finished: the stage before (for its first
     /// step), every map task (for a reduce), the reduce (for an apply).
-    fn require_before(&self, plan: &Plan, step: &Step) -> Result<()> {
+    fn require_before(&self, plan: &Plan, step: &Step, beside_reduce: bool) -> Result<()> {
         let st = &plan.stages[step.stage];
         let dir = StageDir::new(&plan.output, st);
         match step.phase {
@@ -527,7 +597,7 @@ impl<'a> Worker<'a> {
                     )));
                 }
             }
-            Phase::Apply if !dir.reduce_done() => {
+            Phase::Apply if !beside_reduce && !dir.reduce_done() => {
                 return Err(PipelineError::Config(format!(
                     "`{}` needs `{}:reduce` done first",
                     step.name,

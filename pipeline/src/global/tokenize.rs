@@ -618,6 +618,11 @@ impl crate::registry::StageKind<TokenizeSpec> for Kind {
         true
     }
 
+    fn apply_needs_reduce(&self, _spec: &TokenizeSpec) -> bool {
+        // The apply writes each document's token count from the map's records.
+        false
+    }
+
     fn has_setup(&self, spec: &TokenizeSpec) -> bool {
         spec.train_vocab.is_some()
     }
