@@ -126,11 +126,13 @@ impl<'a> GlobalCtx<'a> {
             .join(format!("{}.parquet", crate::task::part_name(task)))
     }
 
-    /// Calls `f` on every batch of task `task`'s input, in order.
+    /// Calls `f` on every batch of task `task`'s input, in order. The next batch is read
+    /// and decoded while `f` works (a pool thread takes the read when it has nothing else
+    /// to do, e.g. while a one-task tokenize map encodes).
     pub fn for_each_batch(
         &self,
         task: usize,
-        mut f: impl FnMut(&RecordBatch) -> Result<()>,
+        mut f: impl FnMut(&RecordBatch) -> Result<()> + Send,
     ) -> Result<()> {
         let path = self.input(task);
         let file = File::open(&path).map_err(PipelineError::io(&path))?;
@@ -143,12 +145,15 @@ impl<'a> GlobalCtx<'a> {
             Some(dir) => crate::engine::ids::renames(dir, task)?,
             None => Vec::new(),
         };
+        let mut reader = reader;
         let mut row = 0u64;
-        for batch in reader {
-            let batch = batch?;
-            let n = batch.num_rows() as u64;
-            f(&crate::engine::ids::apply(batch, row, &renames)?)?;
-            row += n;
+        let mut next = reader.next();
+        while let Some(batch) = next {
+            let batch = crate::engine::ids::apply(batch?, row, &renames)?;
+            row += batch.num_rows() as u64;
+            let (done, read) = rayon::join(|| f(&batch), || reader.next());
+            done?;
+            next = read;
         }
         Ok(())
     }
