@@ -373,6 +373,7 @@ fn found_files(
             name,
             size,
             format,
+            version: String::new(),
         }));
     }
     if files.is_empty() {
@@ -400,7 +401,7 @@ fn s3_input_files(
     };
     let mut files = Vec::new();
     let named = !url.contains(['*', '?', '[', '{']) && !url.ends_with('/');
-    for (obj, size) in crate::storage::glob(&s3, url)? {
+    for (obj, size, etag) in crate::storage::glob(&s3, url)? {
         let path = PathBuf::from(&obj);
         let Some(format) = format_of(&path, input.format) else {
             if named && obj == *url {
@@ -419,6 +420,7 @@ fn s3_input_files(
             name,
             size,
             format,
+            version: etag,
         }));
     }
     if files.is_empty() {
@@ -596,7 +598,8 @@ fn plan_with(job: &LoadedJob, save_digests: bool) -> Result<Plan> {
         let files = input_files(job, i, input, &mut skipped)?;
         for f in &files {
             let id = match (crate::storage::is_s3(&input.path), content) {
-                (true, _) => String::new(),
+                // The ETag: an object rewritten with the same size is not stale.
+                (true, _) => format!("etag:{}", f.version),
                 (false, true) => digests.digest(&f.path)?.unwrap_or_default(),
                 (false, false) => std::fs::metadata(&f.path)
                     .map(|m| crate::digest::mtime_ns(&m).to_string())

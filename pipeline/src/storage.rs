@@ -139,8 +139,8 @@ impl S3 {
         self.runtime.block_on(f)
     }
 
-    /// Keys and sizes of every object under `prefix`, sorted by key.
-    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>> {
+    /// Key, size and ETag of every object under `prefix`, sorted by key.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64, String)>> {
         self.block(async {
             let mut out = Vec::new();
             let mut pages = self
@@ -155,7 +155,9 @@ impl S3 {
                     page.map_err(|e| s3_err(&format!("listing s3://{bucket}/{prefix}"), e))?;
                 for o in page.contents() {
                     if let Some(k) = o.key() {
-                        out.push((k.to_string(), o.size().unwrap_or(0).max(0) as u64));
+                        let size = o.size().unwrap_or(0).max(0) as u64;
+                        let etag = o.e_tag().unwrap_or_default().to_string();
+                        out.push((k.to_string(), size, etag));
                     }
                 }
             }
@@ -575,8 +577,9 @@ impl parquet::file::reader::ChunkReader for ObjectReader {
     }
 }
 
-/// The objects an input glob `s3://bucket/prefix*pattern` names: (url, size), sorted.
-pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
+/// The objects an input glob `s3://bucket/prefix*pattern` names: (url, size, ETag),
+/// sorted.
+pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64, String)>> {
     let (bucket, key) = parse_url(url)?;
     let fixed = key
         .find(['*', '?', '[', '{'])
@@ -590,7 +593,7 @@ pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
     Ok(s3
         .list(&bucket, fixed)?
         .into_iter()
-        .filter(|(k, _)| {
+        .filter(|(k, _, _)| {
             // A plain prefix names that object, or every object under it as a folder.
             if exact {
                 k == &key || k.starts_with(&format!("{}/", key.trim_end_matches('/')))
@@ -598,8 +601,8 @@ pub fn glob(s3: &S3, url: &str) -> Result<Vec<(String, u64)>> {
                 pattern.is_match(k.as_str())
             }
         })
-        .filter(|(k, _)| !k.ends_with('/'))
-        .map(|(k, size)| (format!("s3://{bucket}/{k}"), size))
+        .filter(|(k, _, _)| !k.ends_with('/'))
+        .map(|(k, size, etag)| (format!("s3://{bucket}/{k}"), size, etag))
         .collect())
 }
 
@@ -676,7 +679,7 @@ impl Remote {
             .s3
             .list(&self.bucket, &format!("{base}/"))?
             .into_iter()
-            .map(|(k, s)| (k[strip..].to_string(), s))
+            .map(|(k, s, _)| (k[strip..].to_string(), s))
             .collect())
     }
 

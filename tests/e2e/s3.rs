@@ -546,3 +546,29 @@ fn a_warc_on_s3_reads_like_the_local_file() {
     }
     assert_eq!(column(&remote, "id", false).len(), 60);
 }
+
+/// An input object rewritten with other bytes of the same size is read again: the plan
+/// keys S3 inputs by their ETag, not by name and size alone.
+#[test]
+fn an_input_object_rewritten_with_the_same_size_reruns() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    let doc = |c: &str| format!("{{\"id\":\"d1\",\"text\":\"{}\"}}\n", c.repeat(200));
+    moto.put("same/a.jsonl", doc("a").as_bytes());
+    ws.write(
+        "job.toml",
+        format!(
+            "[job]\nname = \"etag\"\noutput = \"out\"\n\n{}\n[[stages]]\nkind = \"normalize\"\n\n\
+             [storage.s3]\nendpoint_url = \"{}\"\n",
+            input("s", &format!("s3://{BUCKET}/same/*.jsonl")),
+            moto.endpoint()
+        ),
+    );
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    let texts = || column(&ws.path("out/normalize"), "text", false);
+    assert_eq!(texts(), vec![Some("a".repeat(200))]);
+    moto.put("same/a.jsonl", doc("b").as_bytes());
+    ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+    assert_eq!(texts(), vec![Some("b".repeat(200))]);
+    assert_eq!(ws.stats("out")["stages"][0]["tasks_resumed"], 0);
+}

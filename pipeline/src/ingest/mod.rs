@@ -58,6 +58,10 @@ pub struct InputFile {
     pub size: u64,
     /// How to read it.
     pub format: FileFormat,
+    /// What names this content besides its name and size where the listing gives it
+    /// (an S3 object's ETag, which changes with the bytes); empty for local files, whose
+    /// mtime or digest the plan reads itself.
+    pub version: String,
 }
 
 /// Which part of a file a task reads.
