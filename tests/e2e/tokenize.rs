@@ -230,31 +230,49 @@ fn tokenizer_errors_are_clear() {
 #[test]
 fn a_crash_in_the_apply_beside_the_reduce_resumes_identically() {
     let ws = demo_tokenize();
-    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
-        .args(["run", "job.toml", "--threads", "2"])
-        .current_dir(ws.dir.path())
-        .env("RUST_LOG", "info")
-        .env_remove(taojin_pipeline::engine::FAILPOINT_ENV)
-        .output()
-        .expect("run");
-    assert!(clean.status.success());
-    let log = String::from_utf8_lossy(&clean.stderr);
+    // The run's info log.
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_taojin"))
+            .args(["run", "job.toml", "--threads", "2"])
+            .current_dir(ws.dir.path())
+            .env("RUST_LOG", "info")
+            .env_remove(taojin_pipeline::engine::FAILPOINT_ENV)
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let log = run();
     assert!(log.contains("apply beside the reduce"), "{log}");
     std::fs::rename(ws.path("out"), ws.path("clean")).expect("rename");
     ws.run_crashing("tokenize:1", &["run", "job.toml", "--threads", "2"]);
     assert!(!ws.path("out/tokenize/_done/part-00001").exists());
     ws.run_ok(&["run", "job.toml", "--threads", "2"]);
     assert_same_parts(&ws.path("clean"), &ws.path("out"));
-    let shards = all_files(&ws.path("clean/shards"));
-    assert_eq!(shards, all_files(&ws.path("out/shards")));
-    for f in shards {
-        assert_eq!(
-            std::fs::read(ws.path("clean/shards").join(&f)).expect("clean shard"),
-            std::fs::read(ws.path("out/shards").join(&f)).expect("resumed shard"),
-            "{}",
-            f.display()
-        );
-    }
+    let same_shards = || {
+        let shards = all_files(&ws.path("clean/shards"));
+        assert_eq!(shards, all_files(&ws.path("out/shards")));
+        for f in shards {
+            assert_eq!(
+                std::fs::read(ws.path("clean/shards").join(&f)).expect("clean shard"),
+                std::fs::read(ws.path("out/shards").join(&f)).expect("resumed shard"),
+                "{}",
+                f.display()
+            );
+        }
+    };
+    same_shards();
     assert_no_tmp_files(&ws.path("out"));
     assert_conserved(&ws, "out");
+    // Killed after every apply task was done but before the reduce's marker: the rerun
+    // does the reduce alone, and the stage counts as run, not as skipped.
+    std::fs::remove_file(ws.path("out/tokenize/_work/_done/reduce")).expect("marker");
+    std::fs::remove_dir_all(ws.path("out/shards")).expect("shards");
+    let log = run();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("tasks already done") && l.contains("stage=tokenize")),
+        "{log}"
+    );
+    same_shards();
 }

@@ -75,6 +75,9 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     worker.prepare(&plan, opts.force)?;
     let mut ran = vec![0usize; plan.stages.len()];
     let mut seconds = vec![0f64; plan.stages.len()];
+    // Stages where this run did work, the apply aside: a reduce rerun after its apply
+    // tasks were done (their markers may come first, see `reduce_and_apply`) counts.
+    let mut worked = vec![false; plan.stages.len()];
     let mut built: Option<(usize, Arc<Built>)> = None;
     let mut current = None;
     let mut peaks = StagePeaks::start();
@@ -108,6 +111,8 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         // With the apply done beside it, the reduce step's stage is finished here.
         let step = beside.unwrap_or(step);
         seconds[step.stage] += start.elapsed().as_secs_f64();
+        // (A setup step always "runs": it is idempotent and cheap when done.)
+        worked[step.stage] |= n > 0 && step.phase != Phase::Setup;
         if step.phase == Phase::Setup {
             // The setup wrote a file the stage's config hash covers (the tokenizer).
             crate::plan::rehash(job, &mut plan)?;
@@ -116,15 +121,13 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         }
         if step.finishes_stage() {
             ran[step.stage] = n;
-        }
-        if step.finishes_stage() {
             let st = &plan.stages[step.stage];
             let dir = StageDir::new(&plan.output, st);
-            match n {
-                0 => {
+            match worked[step.stage] {
+                false => {
                     tracing::info!(stage = %dir.name, resumed = st.tasks, "tasks already done, skipped")
                 }
-                _ => dir.record_run(st, seconds[step.stage], peaks.peak())?,
+                true => dir.record_run(st, seconds[step.stage], peaks.peak())?,
             }
             let stats = stage_stats(&plan, step.stage, n)?;
             log_stage(&stats);
