@@ -282,6 +282,13 @@ fn s3_inputs_and_outputs_match_a_local_run() {
         "{keys:?}"
     );
     assert!(keys.iter().any(|k| k.ends_with("shards/manifest.json")));
+    // The report, built from the staging folder that holds every part, goes up too.
+    let report = moto.get("out/demo/report.html");
+    assert!(report.starts_with(b"<!doctype html>"));
+    assert_eq!(
+        report,
+        std::fs::read(ws.path("staging/report.html")).expect("report")
+    );
     let n = compare_with_local(&moto, &ws, "out/demo");
     assert!(n > 20, "{n}");
     // Ids derived from S3 object names are those of the local run.
@@ -297,6 +304,8 @@ fn s3_inputs_and_outputs_match_a_local_run() {
     for s in stats["stages"].as_array().expect("stages") {
         assert_eq!(s["tasks_resumed"], s["tasks"], "{}", s["name"]);
     }
+    // Nothing ran and the parts stayed in the bucket: the report there is kept.
+    assert_eq!(moto.get("out/demo/report.html"), report);
 }
 
 #[test]

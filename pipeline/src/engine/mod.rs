@@ -648,7 +648,7 @@ impl<'a> Worker<'a> {
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
-        self.write_report(plan);
+        self.write_report(plan, ran.iter().any(|&n| n > 0));
         if let Some(s) = &self.sync {
             s.after_finalize()?;
         }
@@ -657,20 +657,30 @@ impl<'a> Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// `report.html` beside `stats.json` (`report = true`, local outputs). It never fails
-    /// the run, and a report that is not written this time does not stay behind stale.
-    fn write_report(&self, plan: &Plan) {
+    /// `report.html` beside `stats.json` (`report = true`). For an output on S3 it is built
+    /// from the staging folder when that holds every stage's parts (a local run that did
+    /// them all) and goes up beside `stats.json`. It never fails the run, and a report not
+    /// written this time does not stay behind stale once the run changed anything
+    /// (`ran`).
+    fn write_report(&self, plan: &Plan, ran: bool) {
         let path = plan.output.join("report.html");
+        let every_part = || {
+            plan.stages.iter().all(|st| {
+                let dir = StageDir::new(&plan.output, st);
+                (0..st.tasks).all(|t| dir.part(t).exists())
+            })
+        };
         let page = match (self.job.spec.job.report, &self.sync) {
             (false, _) => None,
-            (true, Some(_)) => {
+            (true, Some(s)) if !every_part() => {
                 tracing::info!(
-                    "report.html is not built for remote outputs (the parts live in the bucket): \
-                     run `taojin report` on a local copy"
+                    "report.html not built: the staging folder does not hold every stage's parts \
+                     (they are in {}); run `taojin report` on a local copy",
+                    s.url()
                 );
                 None
             }
-            (true, None) => match crate::html_report::build(&plan.output) {
+            (true, _) => match crate::html_report::build(&plan.output) {
                 Ok(page) => Some(page),
                 Err(e) => {
                     tracing::warn!("report.html not written: {e}");
@@ -683,8 +693,17 @@ impl Worker<'_> {
             None if path.exists() => std::fs::remove_file(&path).map_err(PipelineError::io(&path)),
             None => Ok(()),
         };
+        let written = done.is_ok() && path.exists();
         if let Err(e) = done {
             tracing::warn!("report.html: {e}");
+        }
+        let pushed = match &self.sync {
+            Some(s) if written => s.push_report(),
+            Some(s) if ran => s.delete_report(),
+            _ => Ok(()),
+        };
+        if let Err(e) = pushed {
+            tracing::warn!("report.html on S3: {e}");
         }
     }
 }

@@ -114,6 +114,16 @@ impl S3Sync {
         self.remote.push_file("stats.json")
     }
 
+    /// `report.html` goes up beside `stats.json`.
+    pub fn push_report(&self) -> Result<()> {
+        self.remote.push_file("report.html")
+    }
+
+    /// A report of an earlier run, not rebuilt by this one, is removed.
+    pub fn delete_report(&self) -> Result<()> {
+        self.remote.delete_file("report.html")
+    }
+
     /// The output URL, for the log.
     pub fn url(&self) -> String {
         self.remote.url()
