@@ -90,9 +90,12 @@ pub(crate) fn located(file: &str, line: u64, detail: &str) -> String {
 
 impl PipelineError {
     /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> PipelineError {
+    pub fn io(path: impl AsRef<Path>) -> impl Fn(std::io::Error) -> PipelineError {
         let path = path.as_ref().to_path_buf();
-        move |source| PipelineError::Io { path, source }
+        move |source| PipelineError::Io {
+            path: path.clone(),
+            source,
+        }
     }
 
     /// Wraps a Parquet error with the file it concerns.

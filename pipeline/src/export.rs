@@ -261,11 +261,7 @@ fn fill(
 fn write_index(path: &Path, l: Layout, starts: Starts, split: &str) -> Result<u64> {
     let total = l.rows * l.seq_len;
     let (f, pending) = create_tmp(path)?;
-    let tmp = pending.tmp().to_path_buf();
-    let io = |e: std::io::Error| PipelineError::Io {
-        path: tmp.clone(),
-        source: e,
-    };
+    let io = PipelineError::io(pending.tmp().to_path_buf());
     let mut idx = BufWriter::new(f);
     idx.write_all(&[0u8; INDEX_HEADER]).map_err(&io)?;
     let mut pointers = BufWriter::new(tempfile::tempfile_in(&starts.dir).map_err(&io)?);
@@ -361,11 +357,7 @@ impl Starts {
 
     fn spill(&mut self) -> Result<()> {
         let run = self.sorted_buf();
-        let dir = self.dir.clone();
-        let io = |e: std::io::Error| PipelineError::Io {
-            path: dir.clone(),
-            source: e,
-        };
+        let io = PipelineError::io(self.dir.clone());
         let mut w = BufWriter::new(tempfile::tempfile_in(&self.dir).map_err(&io)?);
         for s in &run {
             w.write_all(&s.to_le_bytes()).map_err(&io)?;
@@ -378,11 +370,7 @@ impl Starts {
 
     /// Calls `f` on every distinct start, in ascending order.
     fn merge(mut self, mut f: impl FnMut(u64) -> Result<()>) -> Result<()> {
-        let dir = self.dir.clone();
-        let io = |e: std::io::Error| PipelineError::Io {
-            path: dir.clone(),
-            source: e,
-        };
+        let io = PipelineError::io(self.dir.clone());
         let last = self.sorted_buf();
         let mut files: Vec<BufReader<File>> = self.runs.drain(..).map(BufReader::new).collect();
         let read = |r: &mut BufReader<File>| -> Result<Option<u64>> {

@@ -136,7 +136,7 @@ impl<'a> GlobalCtx<'a> {
     ) -> Result<()> {
         let path = self.input(task);
         let file = File::open(&path).map_err(PipelineError::io(&path))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(PipelineError::parquet(&path))?
             .with_batch_size(self.job.job.batch_rows)
             .build()
@@ -145,7 +145,6 @@ impl<'a> GlobalCtx<'a> {
             Some(dir) => crate::engine::ids::renames(dir, task)?,
             None => Vec::new(),
         };
-        let mut reader = reader;
         let mut row = 0u64;
         let mut next = reader.next();
         while let Some(batch) = next {
