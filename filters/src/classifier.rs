@@ -11,6 +11,8 @@ use std::path::Path;
 use fasttext::FastText;
 use fasttext::args::{Args, LossName, ModelName};
 
+use crate::fasttext_input::{InputIds, Scratch};
+
 /// Label of good documents in the training file and the model.
 pub const POSITIVE: &str = "__label__hq";
 /// Label of bad documents.
@@ -164,19 +166,25 @@ pub fn train(
     model
         .save_model(out)
         .map_err(|e| ClassifierError::FastText(e.to_string()))?;
-    Ok(QualityClassifier {
-        model,
-        max_chars: opts.max_chars,
-    })
+    Ok(QualityClassifier::new(model, opts.max_chars))
 }
 
 /// A trained classifier: `score` is the probability of the positive (high-quality) label.
 pub struct QualityClassifier {
     model: FastText,
+    ids: InputIds,
     max_chars: usize,
 }
 
 impl QualityClassifier {
+    fn new(model: FastText, max_chars: usize) -> QualityClassifier {
+        QualityClassifier {
+            ids: InputIds::new(&model),
+            model,
+            max_chars,
+        }
+    }
+
     /// Loads a model written by [`train`] (or by fastText with the same labels).
     pub fn load(path: &Path) -> Result<QualityClassifier, ClassifierError> {
         if !path.is_file() {
@@ -191,16 +199,19 @@ impl QualityClassifier {
         let model = std::panic::catch_unwind(|| FastText::load_model(path))
             .map_err(|_| ClassifierError::FastText(format!("{}: malformed model", path.display())))?
             .map_err(|e| ClassifierError::FastText(format!("{}: {e}", path.display())))?;
-        Ok(QualityClassifier {
+        Ok(QualityClassifier::new(
             model,
-            max_chars: TrainOptions::default().max_chars,
-        })
+            TrainOptions::default().max_chars,
+        ))
     }
 
     /// Probability that `text` is high quality.
     pub fn score(&self, text: &str) -> f32 {
         let line = tokens(text, self.max_chars);
-        let preds = self.model.predict(&line, 2, 0.0);
+        let mut ids = Vec::new();
+        self.ids
+            .line(self.model.dict(), &line, &mut ids, &mut Scratch::default());
+        let preds = self.model.predict_on_words(&ids, 2, 0.0);
         preds.iter().find(|p| p.label == POSITIVE).map_or_else(
             || {
                 preds

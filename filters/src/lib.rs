@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod classifier;
+pub mod fasttext_input;
 pub mod langid;
 pub mod lm;
 pub mod normalize;

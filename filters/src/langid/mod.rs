@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fasttext::FastText;
+use fasttext::dictionary::EOS;
+
+use crate::fasttext_input::{HiddenRows, InputIds, Scratch};
 use taojin_schemas::{LangIdSpec, MixedPolicy};
 
 pub use chinese::ChineseScripts;
@@ -47,6 +50,8 @@ pub struct LangIdModel {
     model: FastText,
     hs: Option<HsPredictor>,
     labels: Vec<String>,
+    ids: InputIds,
+    rows: HiddenRows,
 }
 
 impl LangIdModel {
@@ -74,22 +79,33 @@ impl LangIdModel {
             .map(|l| l.trim_start_matches("__label__").to_string())
             .collect();
         let hs = HsPredictor::new(&model);
-        Ok(LangIdModel { model, hs, labels })
+        let ids = InputIds::new(&model);
+        let rows = HiddenRows::new(&model, &ids).map_err(corrupt)?;
+        Ok(LangIdModel {
+            model,
+            hs,
+            labels,
+            ids,
+            rows,
+        })
     }
 
     /// Top-`k` labels (without `__label__`) and probabilities for one line of text, as the
     /// official fastText `predict` gives them.
     pub fn predict(&self, line: &str, k: usize) -> Vec<(&str, f32)> {
+        let mut ids = Vec::new();
+        self.ids
+            .line(self.model.dict(), line, &mut ids, &mut Scratch::default());
         match &self.hs {
             Some(hs) => {
-                let mut hidden = vec![0.0f32; self.model.get_dimension() as usize];
-                self.model.get_sentence_vector_into(line, &mut hidden);
-                if hidden.iter().all(|&x| x == 0.0) {
-                    // No known token or subword: C++ fastText still predicts from the
-                    // end-of-line token, the crate returns zeros. "</s>" alone gives the
-                    // EOS row (the crate averages [EOS, EOS]).
-                    self.model.get_sentence_vector_into("</s>", &mut hidden);
+                if ids.is_empty() {
+                    // No token: C++ fastText still predicts from the end-of-line token
+                    // (the crate would average nothing).
+                    self.ids
+                        .line(self.model.dict(), EOS, &mut ids, &mut Scratch::default());
                 }
+                let mut hidden = vec![0.0f32; self.model.get_dimension() as usize];
+                self.rows.average(&self.model, &ids, &mut hidden);
                 hs.predict(&hidden, k)
                     .into_iter()
                     .filter_map(|(i, p)| Some((self.labels.get(i)?.as_str(), p)))
@@ -97,7 +113,7 @@ impl LangIdModel {
             }
             None => self
                 .model
-                .predict(line, k, 0.0)
+                .predict_on_words(&ids, k, 0.0)
                 .into_iter()
                 .filter_map(|p| {
                     let label = p.label.trim_start_matches("__label__");
