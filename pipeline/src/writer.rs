@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -249,6 +249,34 @@ impl Write for WriteBehind {
     }
 }
 
+/// `props` with the fixed-width and boolean columns (the signals, outside lists) left
+/// uncompressed. The codec saved 13% on them, 1.4% of a quality part (48k demo documents,
+/// 80 of 87 columns), and cost a zstd compressor and decompressor per column per open
+/// writer: 38 MiB of contexts alone at the peak of the 16× demo's quality stage.
+fn fixed_width_uncompressed(props: WriterProperties, schema: &Schema) -> WriterProperties {
+    fn leaves(fields: &Fields, prefix: &mut Vec<String>, out: &mut Vec<ColumnPath>) {
+        for field in fields {
+            prefix.push(field.name().clone());
+            match field.data_type() {
+                DataType::Struct(children) => leaves(children, prefix, out),
+                t if t.is_primitive() || *t == DataType::Boolean => {
+                    out.push(ColumnPath::new(prefix.clone()))
+                }
+                _ => {}
+            }
+            prefix.pop();
+        }
+    }
+    let mut fixed = Vec::new();
+    leaves(schema.fields(), &mut Vec::new(), &mut fixed);
+    fixed
+        .into_iter()
+        .fold(props.into_builder(), |b, col| {
+            b.set_column_compression(col, Compression::UNCOMPRESSED)
+        })
+        .build()
+}
+
 /// A Parquet file being written under its temporary name.
 pub struct ParquetPart {
     writer: ArrowWriter<WriteBehind>,
@@ -259,6 +287,7 @@ impl ParquetPart {
     /// Starts writing `dest` (under its temporary name) with `schema`.
     pub fn create(dest: &Path, schema: SchemaRef, props: WriterProperties) -> Result<ParquetPart> {
         let (file, pending) = create_tmp(dest)?;
+        let props = fixed_width_uncompressed(props, &schema);
         let writer = ArrowWriter::try_new(WriteBehind::new(file), schema, Some(props))
             .map_err(PipelineError::parquet(dest))?;
         Ok(ParquetPart { writer, pending })
@@ -399,19 +428,20 @@ mod tests {
         assert_eq!(fs::read(&path).expect("read"), data);
     }
 
+    /// `b` written to `dest` with the default codec, not yet committed.
+    fn write_zstd_part(dest: &Path, b: &RecordBatch) -> Pending {
+        let props = parquet_properties(OutputCompression::Zstd, 1).expect("props");
+        let mut w = ParquetPart::create(dest, b.schema(), props).expect("create");
+        w.write(b).expect("write");
+        w.finish().expect("finish")
+    }
+
     #[test]
     fn nothing_visible_until_commit() {
         let dir = tempfile::tempdir().expect("tmp");
         let dest = dir.path().join("part-00000.parquet");
         let b = batch();
-        let mut w = ParquetPart::create(
-            &dest,
-            b.schema(),
-            parquet_properties(OutputCompression::Zstd, 1).expect("props"),
-        )
-        .expect("create");
-        w.write(&b).expect("write");
-        let pending = w.finish().expect("finish");
+        let pending = write_zstd_part(&dest, &b);
         assert!(!dest.exists());
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .expect("ls")
@@ -421,6 +451,62 @@ mod tests {
         assert!(names.iter().all(|n| is_tmp_name(n)), "{names:?}");
         pending.commit().expect("commit");
         assert!(dest.exists());
+    }
+
+    #[test]
+    fn only_variable_width_and_list_columns_are_compressed() {
+        use arrow::array::{
+            ArrayRef, BooleanArray, Float32Array, ListArray, StringArray, StructArray,
+        };
+        use arrow::datatypes::Int32Type;
+        let dir = tempfile::tempdir().expect("tmp");
+        let dest = dir.path().join("part-00000.parquet");
+        let signals = StructArray::from(vec![
+            (
+                Arc::new(Field::new("frac", DataType::Float32, false)),
+                Arc::new(Float32Array::from(vec![0.5, 0.25])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("flag", DataType::Boolean, false)),
+                Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef,
+            ),
+        ]);
+        let ids = ListArray::from_iter_primitive::<Int32Type, _, _>([
+            Some([Some(1), Some(2)]),
+            Some([Some(3), None]),
+        ]);
+        let b = RecordBatch::try_from_iter([
+            (
+                "text",
+                Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+            ),
+            ("n", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            ("signals", Arc::new(signals) as ArrayRef),
+            ("ids", Arc::new(ids) as ArrayRef),
+        ])
+        .expect("batch");
+        write_zstd_part(&dest, &b).commit().expect("commit");
+        let file = File::open(&dest).expect("open");
+        let meta = parquet::file::reader::SerializedFileReader::new(file).expect("parquet");
+        let rg = parquet::file::reader::FileReader::metadata(&meta)
+            .row_group(0)
+            .clone();
+        let codecs: Vec<(String, Compression)> = rg
+            .columns()
+            .iter()
+            .map(|c| (c.column_path().string(), c.compression()))
+            .collect();
+        let zstd = Compression::ZSTD(ZstdLevel::try_new(1).expect("level"));
+        assert_eq!(
+            codecs,
+            [
+                ("text".to_string(), zstd),
+                ("n".to_string(), Compression::UNCOMPRESSED),
+                ("signals.frac".to_string(), Compression::UNCOMPRESSED),
+                ("signals.flag".to_string(), Compression::UNCOMPRESSED),
+                ("ids.list.item".to_string(), zstd),
+            ]
+        );
     }
 
     #[test]
