@@ -487,3 +487,34 @@ fn ids_repeated_across_the_job_are_made_unique_counted_or_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("`a`"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_renamed_id_never_takes_an_id_the_input_already_has() {
+    let ws = Workspace::new();
+    let lines = |ids: &[&str], file: usize| -> String {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let text = format!("document {i} of file {file}, id {id}");
+                serde_json::json!({"id": id, "text": text}).to_string() + "\n"
+            })
+            .collect()
+    };
+    // `a` three times beside `a#2` (twice) and `a#4`: the renames skip the taken numbers;
+    // `a#02` is not a rename's spelling and takes nothing.
+    ws.write("data/1.jsonl", lines(&["a", "a#2", "a#02", "b"], 1));
+    ws.write("data/2.jsonl", lines(&["a", "a#4", "a", "a#2"], 2));
+    let stages = format!("{NORMALIZE}\n[[stages]]\nkind = \"exact_dedup\"\n");
+    ws.job("", &input("t", "data"), &stages);
+    ws.run_ok(&["run", "job.toml"]);
+    let mut ids: Vec<String> = column(&ws.path("out").join("exact_dedup"), "id", false)
+        .into_iter()
+        .flatten()
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["a", "a#02", "a#2", "a#2#2", "a#3", "a#4", "a#5", "b"]);
+    let stats = ws.stats("out");
+    assert_eq!(stats["stages"][0]["counters"]["duplicate_ids"], 3);
+    assert_eq!(stats["stages"][0]["counters"]["duplicate_id_groups"], 2);
+    assert_conserved(&ws, "out");
+}

@@ -8,7 +8,11 @@
 //!    `_work/id-renames-NNNNN.bin` for the tasks whose rows repeat an id seen earlier in
 //!    (task, row) order; `keep` only counts, `fail` stops naming the id;
 //! 3. every reader of the first stage's parts (the second stage's tasks, a global
-//!    stage's map phase) applies the renames: the k-th occurrence becomes `ID#k`.
+//!    stage's map phase) applies the renames: the k-th occurrence becomes `ID#k`, with k
+//!    the next number from 2 that no id of the job already takes: each task also writes
+//!    `_work/ids-suffixed-NNNNN.bin`, the hash of `BASE` and the `k` of every id of the
+//!    form `BASE#k`, sorted, which the merge reads beside the ids (an input holding `a`,
+//!    `a` and `a#2` gives `a`, `a#3`, `a#2`).
 //!
 //! The first stage's own part files keep the ids as read.
 
@@ -39,6 +43,10 @@ fn ids_file(dir: &StageDir, task: usize) -> PathBuf {
     dir.work().join(format!("ids-{task:05}.bin"))
 }
 
+fn suffixed_file(dir: &StageDir, task: usize) -> PathBuf {
+    dir.work().join(format!("ids-suffixed-{task:05}.bin"))
+}
+
 fn renames_file(dir: &StageDir, task: usize) -> PathBuf {
     dir.work().join(format!("id-renames-{task:05}.bin"))
 }
@@ -48,6 +56,18 @@ fn renames_file(dir: &StageDir, task: usize) -> PathBuf {
 pub struct IdCollector {
     rows: u32,
     records: Vec<(u128, u32)>,
+    /// (hash of `BASE`, k) of the ids of the form `BASE#k` a rename could produce.
+    suffixed: Vec<(u128, u32)>,
+}
+
+/// `BASE` and `k` when `id` reads `BASE#k` as a rename writes it (k ≥ 2 in decimal,
+/// without a leading zero).
+fn rename_parts(id: &str) -> Option<(&str, u32)> {
+    let (base, k) = id.rsplit_once('#')?;
+    if k.starts_with('0') || !k.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    k.parse().ok().filter(|&k| k >= 2).map(|k| (base, k))
 }
 
 impl IdCollector {
@@ -58,8 +78,11 @@ impl IdCollector {
             .and_then(|c| c.as_string_opt::<i32>())
             .ok_or_else(|| PipelineError::Internal("kept rows without an `id`".into()))?;
         for id in ids.iter() {
-            self.records
-                .push((xxh3_128(id.unwrap_or("").as_bytes()), self.rows));
+            let id = id.unwrap_or("");
+            self.records.push((xxh3_128(id.as_bytes()), self.rows));
+            if let Some((base, k)) = rename_parts(id) {
+                self.suffixed.push((xxh3_128(base.as_bytes()), k));
+            }
             // Row numbers are u32 in every decision file; a task is far smaller.
             self.rows = self.rows.checked_add(1).ok_or_else(|| {
                 PipelineError::Config(
@@ -70,15 +93,64 @@ impl IdCollector {
         Ok(())
     }
 
-    /// Writes the task's id file (sorted by hash, then row).
-    pub fn finish(mut self, dir: &StageDir, task: usize) -> Result<()> {
-        self.records.sort_unstable();
-        let mut bytes = Vec::with_capacity(self.records.len() * RECORD);
-        for (h, row) in &self.records {
-            bytes.extend_from_slice(&h.to_le_bytes());
-            bytes.extend_from_slice(&row.to_le_bytes());
+    /// Writes the task's id file (sorted by hash, then row) and its suffixed-id file.
+    pub fn finish(self, dir: &StageDir, task: usize) -> Result<()> {
+        for (path, mut records) in [
+            (suffixed_file(dir, task), self.suffixed),
+            (ids_file(dir, task), self.records),
+        ] {
+            records.sort_unstable();
+            let mut bytes = Vec::with_capacity(records.len() * RECORD);
+            for (h, n) in &records {
+                bytes.extend_from_slice(&h.to_le_bytes());
+                bytes.extend_from_slice(&n.to_le_bytes());
+            }
+            crate::writer::write_atomic(&path, &bytes)?;
         }
-        crate::writer::write_atomic(&ids_file(dir, task), &bytes)
+        Ok(())
+    }
+}
+
+/// The records of every task's file at `path(task)`, merged in (hash, task, value) order
+/// with one small buffer per task.
+struct Merged {
+    streams: Vec<IdStream>,
+    heap: BinaryHeap<std::cmp::Reverse<(u128, usize, u32)>>,
+}
+
+impl Merged {
+    fn open(dir: &StageDir, path: fn(&StageDir, usize) -> PathBuf) -> Result<Merged> {
+        let mut streams = Vec::with_capacity(dir.tasks());
+        for t in 0..dir.tasks() {
+            let path = path(dir, t);
+            let f = File::open(&path).map_err(PipelineError::io(&path))?;
+            streams.push(IdStream {
+                reader: BufReader::with_capacity(64 << 10, f),
+                path,
+                task: t,
+            });
+        }
+        let mut heap = BinaryHeap::new();
+        for s in &mut streams {
+            if let Some(r) = s.next()? {
+                heap.push(std::cmp::Reverse(r));
+            }
+        }
+        Ok(Merged { streams, heap })
+    }
+
+    fn peek(&self) -> Option<u128> {
+        self.heap.peek().map(|r| r.0.0)
+    }
+
+    fn next(&mut self) -> Result<Option<(u128, usize, u32)>> {
+        let Some(std::cmp::Reverse(r)) = self.heap.pop() else {
+            return Ok(None);
+        };
+        if let Some(n) = self.streams[r.1].next()? {
+            self.heap.push(std::cmp::Reverse(n));
+        }
+        Ok(Some(r))
     }
 }
 
@@ -121,42 +193,39 @@ impl IdStream {
 /// The `:ids` step: finds repeated ids across the first stage's tasks and, by `policy`,
 /// writes renames, only counts, or fails. Returns its counters.
 pub fn resolve(dir: &StageDir, policy: DuplicateIdPolicy) -> Result<Vec<(String, u64)>> {
-    let mut streams = Vec::with_capacity(dir.tasks());
-    for t in 0..dir.tasks() {
-        let path = ids_file(dir, t);
-        let f = File::open(&path).map_err(PipelineError::io(&path))?;
-        streams.push(IdStream {
-            reader: BufReader::with_capacity(64 << 10, f),
-            path,
-            task: t,
-        });
-    }
-    let mut heap = BinaryHeap::new();
-    for s in &mut streams {
-        if let Some(r) = s.next()? {
-            heap.push(std::cmp::Reverse(r));
-        }
-    }
+    let mut ids = Merged::open(dir, ids_file)?;
+    let mut suffixed = Merged::open(dir, suffixed_file)?;
     let mut renames: Vec<Vec<(u32, u32)>> = vec![Vec::new(); dir.tasks()];
     let (mut duplicates, mut groups) = (0u64, 0u64);
     let mut first: Option<(usize, u32)> = None;
-    let (mut current, mut k) = (None, 0u32);
-    while let Some(std::cmp::Reverse((h, task, row))) = heap.pop() {
-        if current == Some(h) {
-            k += 1;
-            duplicates += 1;
-            if k == 2 {
-                groups += 1;
+    // The group being merged: its hash, members so far, the last k given, and the k
+    // that ids `BASE#k` of its BASE already take (sorted).
+    let (mut current, mut members, mut k) = (None, 0u64, 0u32);
+    let mut taken: Vec<u32> = Vec::new();
+    while let Some((h, task, row)) = ids.next()? {
+        if current != Some(h) {
+            (current, members, k) = (Some(h), 1, 1);
+            taken.clear();
+            while let Some(s) = suffixed.peek().filter(|&s| s <= h) {
+                if let Some((_, _, n)) = suffixed.next()?.filter(|_| s == h) {
+                    taken.push(n);
+                }
             }
-            first.get_or_insert((task, row));
-            renames[task].push((row, k));
-        } else {
-            current = Some(h);
-            k = 1;
+            taken.sort_unstable();
+            continue;
         }
-        if let Some(r) = streams[task].next()? {
-            heap.push(std::cmp::Reverse(r));
+        members += 1;
+        duplicates += 1;
+        if members == 2 {
+            groups += 1;
         }
+        let too_many = || PipelineError::Config("an id repeats more than 2^32 times".into());
+        k = k.checked_add(1).ok_or_else(too_many)?;
+        while taken.binary_search(&k).is_ok() {
+            k = k.checked_add(1).ok_or_else(too_many)?;
+        }
+        first.get_or_insert((task, row));
+        renames[task].push((row, k));
     }
     if let Some((task, row)) = first {
         // The part may be elsewhere (a cluster worker pulls only `_work/`): then say where.
