@@ -166,8 +166,16 @@ impl S3 {
         })
     }
 
-    /// Bytes `[start, start + len)` of an object.
-    pub fn get_range(&self, bucket: &str, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
+    /// Bytes `[start, start + len)` of an object; with `if_match`, only of the version
+    /// with that ETag (another is an error, so bytes of two versions never mix).
+    pub fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        len: u64,
+        if_match: Option<&str>,
+    ) -> Result<Vec<u8>> {
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -179,9 +187,16 @@ impl S3 {
                 .bucket(bucket)
                 .key(key)
                 .range(format!("bytes={start}-{}", start + len - 1))
+                .set_if_match(if_match.map(str::to_string))
                 .send()
                 .await
-                .map_err(|e| s3_err(&what(), e))?;
+                .map_err(|e| match (e.raw_response().map(|r| r.status().as_u16()), if_match) {
+                    (Some(412), Some(etag)) => PipelineError::Storage(format!(
+                        "s3://{bucket}/{key} changed after the job listed it (its ETag is no longer {etag}): \
+                         rerun the job, which lists it again"
+                    )),
+                    _ => s3_err(&what(), e),
+                })?;
             let body = resp.body.collect().await.map_err(|e| s3_err(&what(), e))?;
             Ok(body.into_bytes().to_vec())
         })
@@ -469,20 +484,23 @@ pub struct ObjectReader {
     bucket: String,
     key: String,
     size: u64,
+    /// The ETag the plan listed: every read asks for that version.
+    etag: Option<String>,
     pos: u64,
     buf: Vec<u8>,
     buf_start: u64,
 }
 
 impl ObjectReader {
-    /// Opens `s3://bucket/key` of known size.
-    pub fn new(s3: Arc<S3>, url: &str, size: u64) -> Result<ObjectReader> {
+    /// Opens `s3://bucket/key` of known size, pinned to the version with `etag` if given.
+    pub fn new(s3: Arc<S3>, url: &str, size: u64, etag: Option<String>) -> Result<ObjectReader> {
         let (bucket, key) = parse_url(url)?;
         Ok(ObjectReader {
             s3,
             bucket,
             key,
             size,
+            etag,
             pos: 0,
             buf: Vec::new(),
             buf_start: 0,
@@ -491,7 +509,8 @@ impl ObjectReader {
 
     /// Bytes `[start, start + len)`.
     pub fn range(&self, start: u64, len: u64) -> Result<Vec<u8>> {
-        self.s3.get_range(&self.bucket, &self.key, start, len)
+        self.s3
+            .get_range(&self.bucket, &self.key, start, len, self.etag.as_deref())
     }
 
     /// Object size.
@@ -506,6 +525,7 @@ impl ObjectReader {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
             size: self.size,
+            etag: self.etag.clone(),
             pos: 0,
             buf: Vec::new(),
             buf_start: 0,

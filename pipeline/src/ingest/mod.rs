@@ -222,8 +222,9 @@ impl InputFile {
         match self.s3_url() {
             Some(url) => {
                 let s3 = crate::storage::S3::shared(&Default::default())?;
+                let etag = (!self.version.is_empty()).then(|| self.version.clone());
                 Ok(Opened::S3(crate::storage::ObjectReader::new(
-                    s3, url, self.size,
+                    s3, url, self.size, etag,
                 )?))
             }
             None => std::fs::File::open(&self.path)
