@@ -93,6 +93,25 @@ impl LockPlace<'_> {
         }
     }
 
+    /// Removes the lock if what it holds still passes `still` (read again). On a file
+    /// system this runs under an exclusive `flock` of the output folder, so of two runs
+    /// that found the same stale lock the second sees the first one's new lock and leaves
+    /// it; in a bucket it reads and deletes (a stale lock is only seen on its own host).
+    fn remove_if(&self, still: impl Fn(&Option<Option<LockInfo>>) -> bool) -> Result<()> {
+        let _guard = match self {
+            LockPlace::Local(dir) => {
+                let d = fs::File::open(dir).map_err(PipelineError::io(dir))?;
+                d.lock().map_err(PipelineError::io(dir))?;
+                Some(d)
+            }
+            LockPlace::Remote(_) => None,
+        };
+        if still(&self.read()?) {
+            self.remove()?;
+        }
+        Ok(())
+    }
+
     fn held(&self) -> Held {
         match self {
             LockPlace::Local(dir) => Held::Local(dir.join(LOCK_FILE)),
@@ -194,9 +213,7 @@ impl OutputLock {
                 Some(None) => {
                     // Unreadable (a writer died halfway): gone on the next try.
                     std::thread::sleep(std::time::Duration::from_millis(50));
-                    if let Some(None) = place.read()? {
-                        place.remove()?;
-                    }
+                    place.remove_if(|now| matches!(now, Some(None)))?;
                     continue;
                 }
             };
@@ -205,7 +222,7 @@ impl OutputLock {
             }
             if held.is_stale() {
                 tracing::warn!(lock = %place.name(), "breaking the stale lock of a {}", held.describe());
-                place.remove()?;
+                place.remove_if(|now| matches!(now, Some(Some(h)) if *h == held))?;
                 continue;
             }
             return Err(refused(&place.name(), &held));
@@ -290,6 +307,39 @@ mod tests {
         assert!(OutputLock::check_cluster(LockPlace::Local(dir.path()), "fff").is_err());
         assert!(OutputLock::acquire(LockPlace::Local(dir.path()), "local", "eee").is_err());
         OutputLock::release(LockPlace::Local(dir.path()))?;
+        Ok(())
+    }
+
+    /// Eight runs start at once on an output whose lock a dead process left: exactly one
+    /// takes it, every round (breaking the stale lock must not remove the winner's).
+    #[test]
+    fn breaking_a_stale_lock_lets_exactly_one_run_in() -> Result<()> {
+        for round in 0..40 {
+            let dir = tempfile::tempdir().map_err(PipelineError::io("tmp"))?;
+            let mut dead = LockInfo::new("local", "old");
+            dead.pid = u32::MAX;
+            create(&dir.path().join(LOCK_FILE), &dead)?;
+            let start = std::sync::Barrier::new(8);
+            let taken: Vec<bool> = std::thread::scope(|s| {
+                let runs: Vec<_> = (0..8)
+                    .map(|i| {
+                        let (dir, start) = (dir.path(), &start);
+                        s.spawn(move || {
+                            start.wait();
+                            OutputLock::acquire(LockPlace::Local(dir), "local", &format!("c{i}"))
+                        })
+                    })
+                    .collect();
+                // Every lock stays held until all runs answered.
+                let held: Vec<_> = runs.into_iter().map(|r| r.join().ok()).collect();
+                held.iter().map(|r| matches!(r, Some(Ok(_)))).collect()
+            });
+            assert_eq!(
+                taken.iter().filter(|&&t| t).count(),
+                1,
+                "round {round}: {taken:?}"
+            );
+        }
         Ok(())
     }
 }
