@@ -499,7 +499,12 @@ fn dispatch(command: Command) -> Result<()> {
                 let dir = taojin_pipeline::engine::stage_dir::StageDir::new(&plan.output, st);
                 let done = (0..st.tasks).filter(|&t| dir.task_done(t)).count();
                 let shape = if taojin_pipeline::registry::is_global(&st.spec) {
-                    "global: map → reduce → apply"
+                    // A local run's apply may finish beside a reduce that was then killed.
+                    if done > 0 && !dir.reduce_done() {
+                        "global: map → reduce → apply (the reduce is not done)"
+                    } else {
+                        "global: map → reduce → apply"
+                    }
                 } else {
                     "map"
                 };

@@ -268,6 +268,13 @@ fn a_crash_in_the_apply_beside_the_reduce_resumes_identically() {
     // does the reduce alone, and the stage counts as run, not as skipped.
     std::fs::remove_file(ws.path("out/tokenize/_work/_done/reduce")).expect("marker");
     std::fs::remove_dir_all(ws.path("out/shards")).expect("shards");
+    // `taojin plan` says the stage is not finished though its apply tasks are done.
+    let plan = ws.run_ok(&["plan", "job.toml"]);
+    let line = plan
+        .lines()
+        .find(|l| l.contains(" tokenize "))
+        .unwrap_or_default();
+    assert!(line.contains("the reduce is not done"), "{plan}");
     let log = run();
     assert!(
         !log.lines()
