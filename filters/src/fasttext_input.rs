@@ -75,7 +75,8 @@ impl InputIds {
 
     /// The smallest and largest row ids this can produce, to check a model's matrix.
     fn row_range(&self, dict: &Dictionary) -> (i64, i64) {
-        let words = (0..dict.size()).flat_map(|w| dict.get_subwords(w).iter().map(|&r| r as i64));
+        // Words only: labels have subwords too, but a line never adds them.
+        let words = (0..dict.nwords()).flat_map(|w| dict.get_subwords(w).iter().map(|&r| r as i64));
         let nwords = self.nwords as i64;
         let buckets: Vec<i64> = match &self.buckets {
             Buckets::None => Vec::new(),
@@ -202,6 +203,9 @@ impl HiddenRows {
     /// Decodes a quantized model's rows; `Err` names what does not fit.
     pub fn new(model: &FastText, ids: &InputIds) -> Result<HiddenRows, String> {
         let dim = model.get_dimension().max(0) as usize;
+        if dim == 0 {
+            return Err("the model's dimension is 0".into());
+        }
         let decoded = match model.quant_input() {
             Some(q) if model.is_quant() => {
                 let pq = &q.pq;
@@ -380,29 +384,10 @@ mod tests {
     #[test]
     fn trained_and_quantized_models_match_the_crate() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let mut rng = Rng(7);
-        let words = [
-            "river", "city", "科学", "研究", "museum", "免费", "casino", "bonus", "历史",
-        ];
-        let mut text = String::new();
-        for i in 0..400 {
-            text.push_str(["__label__a ", "__label__b "][i % 2]);
-            for _ in 0..8 {
-                text.push_str(words[(rng.below(5) + 4 * (i % 2)) % words.len()]);
-                text.push(' ');
-            }
-            text.push('\n');
-        }
-        let input = tmp.path().join("train.txt");
-        std::fs::write(&input, text).expect("write");
-        let mut args = Args::default();
-        args.apply_supervised_defaults();
-        args.input = input;
-        args.model = ModelName::Supervised;
-        args.loss = LossName::Softmax;
-        (args.dim, args.epoch, args.minn, args.maxn) = (8, 3, 2, 4);
-        (args.word_ngrams, args.bucket, args.thread, args.verbose) = (3, 5_000, 1, 0);
-        let mut model = FastText::train(args).expect("train");
+        let mut model = train(tmp.path(), |args| {
+            (args.dim, args.minn, args.maxn) = (8, 2, 4);
+            (args.word_ngrams, args.bucket) = (3, 5_000);
+        });
         let lines = lines(model.dict(), 3_000, 2);
         assert_same_as_the_crate(&model, &lines);
         let mut qargs = model.args().clone();
@@ -410,5 +395,56 @@ mod tests {
         model.quantize(&qargs).expect("quantize");
         assert!(model.is_quant() && model.dict().pruneidx_size() > 0);
         assert_same_as_the_crate(&model, &lines);
+    }
+
+    /// fastText's supervised defaults: no subwords, no word n-grams, so no bucket rows at
+    /// all (the matrix has a row per word, none for the labels); hierarchical softmax, so
+    /// `LangIdModel` predicts with its own tree.
+    #[test]
+    fn a_model_without_bucket_rows_matches_the_crate_and_loads() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let model = train(tmp.path(), |args| {
+            args.loss = LossName::HierarchicalSoftmax;
+            args.dim = 8;
+        });
+        assert_eq!((model.args().bucket, model.args().maxn), (0, 0));
+        assert_same_as_the_crate(&model, &lines(model.dict(), 3_000, 3));
+        let path = tmp.path().join("m.bin");
+        model.save_model(&path).expect("save");
+        let loaded = crate::LangIdModel::load(&path).expect("load");
+        assert_eq!(loaded.predict("river city museum", 1).len(), 1);
+        assert_eq!(
+            loaded.predict("", 1).len(),
+            1,
+            "an empty line predicts from </s>"
+        );
+    }
+
+    /// A supervised model trained on two labelled word sets, with fastText's supervised
+    /// defaults changed by `configure`.
+    fn train(dir: &std::path::Path, configure: impl FnOnce(&mut Args)) -> FastText {
+        let mut rng = Rng(7);
+        let words = [
+            "river", "city", "科学", "研究", "museum", "免费", "casino", "bonus", "历史",
+        ];
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(["__label__a ", "__label__b ", "__label__c "][i % 3]);
+            for _ in 0..8 {
+                text.push_str(words[(rng.below(5) + 4 * (i % 2)) % words.len()]);
+                text.push(' ');
+            }
+            text.push('\n');
+        }
+        let input = dir.join("train.txt");
+        std::fs::write(&input, text).expect("write");
+        let mut args = Args::default();
+        args.apply_supervised_defaults();
+        args.input = input;
+        args.model = ModelName::Supervised;
+        args.loss = LossName::Softmax;
+        (args.epoch, args.thread, args.verbose) = (3, 1, 0);
+        configure(&mut args);
+        FastText::train(args).expect("train")
     }
 }

@@ -80,7 +80,13 @@ impl LangIdModel {
             .collect();
         let hs = HsPredictor::new(&model);
         let ids = InputIds::new(&model);
-        let rows = HiddenRows::new(&model, &ids).map_err(corrupt)?;
+        // Decoding reads the quantizer's layout as the file gives it; a malformed one must
+        // be an error here too.
+        let rows = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            HiddenRows::new(&model, &ids)
+        }))
+        .map_err(|_| corrupt("the quantized input matrix is malformed".into()))?
+        .map_err(corrupt)?;
         Ok(LangIdModel {
             model,
             hs,

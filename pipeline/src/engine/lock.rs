@@ -96,14 +96,15 @@ impl LockPlace<'_> {
     /// Removes the lock if what it holds still passes `still` (read again). On a file
     /// system this runs under an exclusive `flock` of the output folder, so of two runs
     /// that found the same stale lock the second sees the first one's new lock and leaves
-    /// it; in a bucket it reads and deletes (a stale lock is only seen on its own host).
+    /// it. Where the folder cannot be locked (NFS without `local_lock`, Lustre without
+    /// `flock`) and in a bucket it reads and deletes unguarded: a stale lock is only seen
+    /// on its own host, and the race needs two runs started there at the same moment.
     fn remove_if(&self, still: impl Fn(&Option<Option<LockInfo>>) -> bool) -> Result<()> {
         let _guard = match self {
-            LockPlace::Local(dir) => {
-                let d = fs::File::open(dir).map_err(PipelineError::io(dir))?;
-                d.lock().map_err(PipelineError::io(dir))?;
-                Some(d)
-            }
+            LockPlace::Local(dir) => fs::File::open(dir)
+                .and_then(|d| d.lock().map(|()| d))
+                .inspect_err(|e| tracing::debug!("{}: no flock ({e}); unguarded", dir.display()))
+                .ok(),
             LockPlace::Remote(_) => None,
         };
         if still(&self.read()?) {

@@ -24,9 +24,10 @@ use crate::task::TaskPaths;
 use crate::writer::{remove_tmp_files, write_atomic};
 
 /// Version of everything taojin writes under a stage folder (part files, spill and
-/// decision records, markers). 3: the first stage writes `_work/ids-*.bin`. A folder of another version is never reused: it is part
-/// of every config hash, and `_stage.json` records it.
-pub const FORMAT_VERSION: u32 = 3;
+/// decision records, markers). 3: the first stage writes `_work/ids-*.bin`; 4: and
+/// `_work/ids-suffixed-*.bin`, which the ids step needs. A folder of another version is
+/// never reused: it is part of every config hash, and `_stage.json` records it.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// `<stage>/_stage.json`: which config the stage folder holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
