@@ -317,6 +317,8 @@ fn cluster_workers_share_nothing_but_the_bucket() {
     let moto = Moto::start();
     let ws = setup(&moto);
     s3_job(&ws, &moto, "out/c", 3);
+    // A report an earlier run left, which the cluster's outputs no longer match.
+    moto.put("out/c/report.html", b"stale");
     let plan = ok(taojin_s3(&ws, &["plan", "job.toml"], &[]));
     let steps = plan_steps(&plan);
     for (step, tasks) in &steps {
@@ -344,10 +346,25 @@ fn cluster_workers_share_nothing_but_the_bucket() {
     }
     let n = compare_with_local(&moto, &ws, "out/c");
     assert!(n > 20, "{n}");
+    let listed = moto.list("out/c/");
+    assert!(listed.contains(&"out/c/stats.json".to_string()));
+    // `finalize` builds no report (its machine holds no parts), so the stale one goes.
     assert!(
-        moto.list("out/c/")
-            .contains(&"out/c/stats.json".to_string())
+        !listed.contains(&"out/c/report.html".to_string()),
+        "{listed:?}"
     );
+    // A finalize again with the same configs as the bucket's stats: a report is kept.
+    moto.put("out/c/report.html", b"current");
+    let staging = (
+        "TAOJIN_STAGING_DIR",
+        ws.path("node-finalize-again").display().to_string(),
+    );
+    ok(taojin_s3(
+        &ws,
+        &["run", "job.toml", "--stage", "finalize", "--task", "0"],
+        &[staging],
+    ));
+    assert_eq!(moto.get("out/c/report.html"), b"current");
 }
 
 #[test]

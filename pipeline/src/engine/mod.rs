@@ -645,10 +645,29 @@ impl<'a> Worker<'a> {
             }
         }
         run_stats.check_conservation()?;
+        // The outputs are keyed by their configs: the same configs as the last stats, and
+        // nothing run, leave the last report true (a cluster's finalize cannot tell what
+        // its workers ran, only this).
+        let before: Option<Vec<(String, String)>> = self.previous_stats(plan)?.map(|v| {
+            let stages = v["stages"].as_array().cloned().unwrap_or_default();
+            stages
+                .iter()
+                .map(|s| {
+                    let field = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                    (field("name"), field("config"))
+                })
+                .collect()
+        });
+        let now: Vec<(String, String)> = run_stats
+            .stages
+            .iter()
+            .map(|s| (s.name.clone(), s.config.clone()))
+            .collect();
+        let changed = ran.iter().any(|&n| n > 0) || before.as_ref() != Some(&now);
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
-        self.write_report(plan, ran.iter().any(|&n| n > 0));
+        self.write_report(plan, changed);
         if let Some(s) = &self.sync {
             s.after_finalize()?;
         }
@@ -657,12 +676,22 @@ impl<'a> Worker<'a> {
 }
 
 impl Worker<'_> {
+    /// The `stats.json` the output holds from an earlier run (in the bucket for an S3
+    /// output), if any and readable.
+    fn previous_stats(&self, plan: &Plan) -> Result<Option<serde_json::Value>> {
+        let bytes = match &self.sync {
+            Some(s) => s.read_stats()?,
+            None => std::fs::read(plan.output.join("stats.json")).ok(),
+        };
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
     /// `report.html` beside `stats.json` (`report = true`). For an output on S3 it is built
     /// from the staging folder when that holds every stage's parts (a local run that did
     /// them all) and goes up beside `stats.json`. It never fails the run, and a report not
-    /// written this time does not stay behind stale once the run changed anything
-    /// (`ran`).
-    fn write_report(&self, plan: &Plan, ran: bool) {
+    /// written this time does not stay behind stale once the outputs may have changed
+    /// (`changed`).
+    fn write_report(&self, plan: &Plan, changed: bool) {
         let path = plan.output.join("report.html");
         let every_part = || {
             plan.stages.iter().all(|st| {
@@ -699,7 +728,7 @@ impl Worker<'_> {
         }
         let pushed = match &self.sync {
             Some(s) if written => s.push_report(),
-            Some(s) if ran => s.delete_report(),
+            Some(s) if changed => s.delete_report(),
             _ => Ok(()),
         };
         if let Err(e) = pushed {

@@ -114,6 +114,11 @@ impl S3Sync {
         self.remote.push_file("stats.json")
     }
 
+    /// The bucket's `stats.json`, if there is one.
+    pub fn read_stats(&self) -> Result<Option<Vec<u8>>> {
+        self.remote.read_small("stats.json")
+    }
+
     /// `report.html` goes up beside `stats.json`.
     pub fn push_report(&self) -> Result<()> {
         self.remote.push_file("report.html")
