@@ -50,6 +50,15 @@ enum Held {
     Remote(crate::storage::Remote),
 }
 
+impl Held {
+    fn place(&self) -> LockPlace<'_> {
+        match self {
+            Held::Local(dir) => LockPlace::Local(dir),
+            Held::Remote(r) => LockPlace::Remote(r),
+        }
+    }
+}
+
 impl LockPlace<'_> {
     fn name(&self) -> String {
         match self {
@@ -115,7 +124,7 @@ impl LockPlace<'_> {
 
     fn held(&self) -> Held {
         match self {
-            LockPlace::Local(dir) => Held::Local(dir.join(LOCK_FILE)),
+            LockPlace::Local(dir) => Held::Local(dir.to_path_buf()),
             LockPlace::Remote(r) => Held::Remote((*r).clone()),
         }
     }
@@ -124,6 +133,8 @@ impl LockPlace<'_> {
 /// A held lock; dropping it releases a local run's.
 pub struct OutputLock {
     held: Held,
+    /// What this run wrote: a release removes the lock only while it still says this.
+    me: LockInfo,
     release_on_drop: bool,
 }
 
@@ -202,6 +213,7 @@ impl OutputLock {
         let me = LockInfo::new(holder, config);
         let lock = |release_on_drop| OutputLock {
             held: place.held(),
+            me: me.clone(),
             release_on_drop,
         };
         for _ in 0..3 {
@@ -265,10 +277,11 @@ impl Drop for OutputLock {
         if !self.release_on_drop {
             return;
         }
-        let released = match &self.held {
-            Held::Local(path) => fs::remove_file(path).map_err(PipelineError::io(path)),
-            Held::Remote(r) => r.delete_file(LOCK_FILE),
-        };
+        // A lock deleted by hand and since taken by another run is that run's.
+        let released = self
+            .held
+            .place()
+            .remove_if(|now| matches!(now, Some(Some(h)) if *h == self.me));
         if let Err(e) = released {
             tracing::warn!("lock not released: {e}");
         }
@@ -290,16 +303,20 @@ mod tests {
         );
         drop(first);
         assert!(!dir.path().join(LOCK_FILE).exists(), "released on drop");
+        let holder = || {
+            Ok::<_, PipelineError>(
+                LockPlace::Local(dir.path())
+                    .read()?
+                    .flatten()
+                    .map(|l| l.config),
+            )
+        };
         // A dead process's lock: no process has pid u32::MAX, so /proc has no entry.
         let mut dead = LockInfo::new("local", "ccc");
         dead.pid = u32::MAX;
         create(&dir.path().join(LOCK_FILE), &dead)?;
         let taken = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ddd")?;
-        let now = LockPlace::Local(dir.path())
-            .read()?
-            .flatten()
-            .map(|l| l.config);
-        assert_eq!(now, Some("ddd".into()));
+        assert_eq!(holder()?, Some("ddd".into()));
         drop(taken);
         // Cluster workers of one config share; another config is refused.
         OutputLock::acquire(LockPlace::Local(dir.path()), "cluster", "eee")?;
@@ -308,6 +325,15 @@ mod tests {
         assert!(OutputLock::check_cluster(LockPlace::Local(dir.path()), "fff").is_err());
         assert!(OutputLock::acquire(LockPlace::Local(dir.path()), "local", "eee").is_err());
         OutputLock::release(LockPlace::Local(dir.path()))?;
+        // A lock deleted by hand and taken by another run stays that run's when the
+        // first one ends.
+        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ggg")?;
+        fs::remove_file(dir.path().join(LOCK_FILE)).map_err(PipelineError::io("lock"))?;
+        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "hhh")?;
+        drop(first);
+        assert_eq!(holder()?, Some("hhh".into()));
+        drop(second);
+        assert!(!dir.path().join(LOCK_FILE).exists());
         Ok(())
     }
 
