@@ -355,6 +355,21 @@ impl S3 {
         })
     }
 
+    /// Writes a small object, replacing any.
+    pub fn put_small(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<()> {
+        self.block(async {
+            self.client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(bytes.to_vec()))
+                .send()
+                .await
+                .map_err(|e| s3_err(&format!("writing s3://{bucket}/{key}"), e))?;
+            Ok(())
+        })
+    }
+
     /// Deletes objects.
     pub fn delete(&self, bucket: &str, keys: &[String]) -> Result<()> {
         self.block(async {
@@ -845,6 +860,11 @@ impl Remote {
             }
             None => Ok(false),
         }
+    }
+
+    /// Writes the small object `rel`, replacing any.
+    pub fn put_small(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        self.s3.put_small(&self.bucket, &self.key(rel), bytes)
     }
 
     /// Creates the small object `rel` only if it does not exist; true if this call did.

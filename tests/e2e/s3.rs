@@ -203,6 +203,29 @@ fn taojin_s3(ws: &Workspace, args: &[&str], envs: &[(&str, String)]) -> Output {
     cmd.output().expect("taojin")
 }
 
+/// Task `task` of cluster step `step` of `job.toml` in `cwd`, staging in `staging`.
+fn spawn_worker(cwd: &Path, step: &str, task: usize, staging: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_taojin"))
+        .args([
+            "run",
+            "job.toml",
+            "--stage",
+            step,
+            "--task",
+            &task.to_string(),
+        ])
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("TAOJIN_STAGING_DIR", staging)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
 fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
@@ -325,21 +348,8 @@ fn cluster_workers_share_nothing_but_the_bucket() {
         // Every task in its own staging folder, as on separate machines; all at once.
         let children: Vec<_> = (0..*tasks)
             .map(|t| {
-                let mut cmd = Command::new(env!("CARGO_BIN_EXE_taojin"));
-                cmd.args(["run", "job.toml", "--stage", step, "--task", &t.to_string()])
-                    .current_dir(ws.dir.path())
-                    .env("RUST_LOG", "warn")
-                    .env("AWS_ACCESS_KEY_ID", "testing")
-                    .env("AWS_SECRET_ACCESS_KEY", "testing")
-                    .env("AWS_REGION", "us-east-1")
-                    .env(
-                        "TAOJIN_STAGING_DIR",
-                        ws.path(&format!("node-{}-{t}", step.replace(':', "-"))),
-                    )
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn")
+                let node = ws.path(&format!("node-{}-{t}", step.replace(':', "-")));
+                spawn_worker(ws.dir.path(), step, t, &node)
             })
             .collect();
         wait_ok(children, step);
@@ -669,4 +679,38 @@ fn pinned_read() {
     );
     let unpinned = ObjectReader::new(s3, url, *size, None).expect("reader");
     assert_eq!(unpinned.range(0, *size).expect("read"), b"version two");
+}
+
+#[test]
+fn workers_sharing_only_the_bucket_get_the_tokenizer_the_setup_step_trained() {
+    let moto = Moto::start();
+    let ws = setup(&moto);
+    let text = job_text(
+        &format!("s3://{BUCKET}/in"),
+        &format!("s3://{BUCKET}/out/n"),
+        &moto.endpoint(),
+        3,
+    );
+    ws.write("job.toml", text.clone());
+    let steps = plan_steps(&ok(taojin_s3(&ws, &["plan", "job.toml"], &[])));
+    for (step, tasks) in &steps {
+        // Each task on its own machine: its own copy of the job file, so `tok.json`
+        // resolves to a folder only that machine has.
+        let children: Vec<_> = (0..*tasks)
+            .map(|t| {
+                let node = ws.path(&format!("node-{}-{t}", step.replace(':', "-")));
+                std::fs::create_dir_all(&node).expect("node");
+                std::fs::write(node.join("job.toml"), &text).expect("job");
+                spawn_worker(&node, step, t, &node.join("staging"))
+            })
+            .collect();
+        wait_ok(children, step);
+    }
+    let n = compare_with_local(&moto, &ws, "out/n");
+    assert!(n > 20, "{n}");
+    // Training is deterministic: the setup machine's tokenizer is the local run's.
+    assert_eq!(
+        moto.get("out/n/_files/tokenize/tokenizer"),
+        std::fs::read(ws.path("tok.json")).expect("tok.json")
+    );
 }

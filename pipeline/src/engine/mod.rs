@@ -145,6 +145,9 @@ pub fn run_step(
     workers: Option<usize>,
     threads: Option<usize>,
 ) -> Result<String> {
+    if let Some(remote) = job.remote()? {
+        sync::pull_missing_stage_files(job, &remote)?;
+    }
     let plan = crate::plan::plan_and_cache(job)?;
     let all = steps(&plan);
     let step = all.iter().find(|s| s.name == name).ok_or_else(|| {
@@ -471,6 +474,9 @@ impl<'a> Worker<'a> {
                 PipelineError::Config(format!("`{}` needs a stage before it", step.name))
             })?;
             crate::registry::setup(&st.spec, self.job, &prev.dir)?;
+            if let Some(s) = &self.sync {
+                s.push_stage_files(&st.spec, self.job)?;
+            }
             return Ok(1);
         }
         if step.phase == Phase::Ids {

@@ -114,6 +114,19 @@ impl S3Sync {
         self.remote.push_file("stats.json")
     }
 
+    /// After a setup step: the files it made (a trained tokenizer) go up beside the
+    /// output, for the workers of machines that share only the bucket.
+    pub fn push_stage_files(&self, spec: &StageSpec, job: &crate::job::LoadedJob) -> Result<()> {
+        for (name, path) in crate::registry::files(spec, job) {
+            if path.is_file() {
+                let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+                self.remote
+                    .put_small(&stage_file(spec.name(), &name), &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The bucket's `stats.json`, if there is one.
     pub fn read_stats(&self) -> Result<Option<Vec<u8>>> {
         self.remote.read_small("stats.json")
@@ -133,4 +146,31 @@ impl S3Sync {
     pub fn url(&self) -> String {
         self.remote.url()
     }
+}
+
+/// Where a stage's file made by its setup step is kept under the output.
+fn stage_file(stage: &str, name: &str) -> String {
+    format!("_files/{stage}/{name}")
+}
+
+/// Before a cluster step plans the job: each stage file missing on this machine (a
+/// tokenizer another machine's setup step trained) comes from the bucket if it is there,
+/// so every worker hashes the same config. A local `taojin run` does not: there a deleted
+/// tokenizer is trained again.
+pub fn pull_missing_stage_files(job: &crate::job::LoadedJob, remote: &Remote) -> Result<()> {
+    for spec in &job.spec.stages {
+        for (name, path) in crate::registry::files(spec, job) {
+            if path.exists() {
+                continue;
+            }
+            if let Some(bytes) = remote.read_small(&stage_file(spec.name(), &name))? {
+                tracing::info!(file = %path.display(), "{name} of stage {} from the bucket", spec.name());
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
+                }
+                crate::writer::write_atomic(&path, &bytes)?;
+            }
+        }
+    }
+    Ok(())
 }
