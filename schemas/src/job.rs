@@ -388,7 +388,7 @@ fn default_url_field() -> String {
 }
 
 /// Names reserved for other things in the output folder.
-const RESERVED_NAMES: &[&str] = &["shards", "stats.json", "removed"];
+const RESERVED_NAMES: &[&str] = &["shards", "stats.json", "removed", "_files"];
 
 pub(crate) fn check_name(key: String, name: &str) -> Result<(), JobError> {
     let ok = !name.is_empty()

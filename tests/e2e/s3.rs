@@ -685,32 +685,49 @@ fn pinned_read() {
 fn workers_sharing_only_the_bucket_get_the_tokenizer_the_setup_step_trained() {
     let moto = Moto::start();
     let ws = setup(&moto);
+    // Every step of `text`, each task on its own machine: its own copy of the job file,
+    // so `tok.json` resolves to a folder only that machine has.
+    let on_machines = |prefix: &str, text: &str| {
+        ws.write("job.toml", text);
+        for (step, tasks) in &plan_steps(&ok(taojin_s3(&ws, &["plan", "job.toml"], &[]))) {
+            let children: Vec<_> = (0..*tasks)
+                .map(|t| {
+                    let node = ws.path(&format!("{prefix}-{}-{t}", step.replace(':', "-")));
+                    std::fs::create_dir_all(&node).expect("node");
+                    std::fs::write(node.join("job.toml"), text).expect("job");
+                    spawn_worker(&node, step, t, &node.join("staging"))
+                })
+                .collect();
+            wait_ok(children, step);
+        }
+    };
     let text = job_text(
         &format!("s3://{BUCKET}/in"),
         &format!("s3://{BUCKET}/out/n"),
         &moto.endpoint(),
         3,
     );
-    ws.write("job.toml", text.clone());
-    let steps = plan_steps(&ok(taojin_s3(&ws, &["plan", "job.toml"], &[])));
-    for (step, tasks) in &steps {
-        // Each task on its own machine: its own copy of the job file, so `tok.json`
-        // resolves to a folder only that machine has.
-        let children: Vec<_> = (0..*tasks)
-            .map(|t| {
-                let node = ws.path(&format!("node-{}-{t}", step.replace(':', "-")));
-                std::fs::create_dir_all(&node).expect("node");
-                std::fs::write(node.join("job.toml"), &text).expect("job");
-                spawn_worker(&node, step, t, &node.join("staging"))
-            })
-            .collect();
-        wait_ok(children, step);
-    }
+    on_machines("v1", &text);
     let n = compare_with_local(&moto, &ws, "out/n");
     assert!(n > 20, "{n}");
     // Training is deterministic: the setup machine's tokenizer is the local run's.
+    let kept = || moto.list("out/n/_files/tokenize/");
+    let [first] = kept().try_into().unwrap_or_else(|k| panic!("{k:?}"));
     assert_eq!(
-        moto.get("out/n/_files/tokenize/tokenizer"),
+        moto.get(&first),
         std::fs::read(ws.path("tok.json")).expect("tok.json")
     );
+    // Another vocabulary on fresh machines: the first spec's copy is not fetched, and the
+    // setup step trains a new one.
+    on_machines(
+        "v2",
+        &text.replace("train_vocab = 800", "train_vocab = 600"),
+    );
+    let both = kept();
+    assert_eq!(both.len(), 2, "{both:?}");
+    let second = both
+        .iter()
+        .find(|k| **k != first)
+        .expect("a second tokenizer");
+    assert_ne!(moto.get(second), moto.get(&first));
 }

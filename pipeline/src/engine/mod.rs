@@ -654,7 +654,7 @@ impl<'a> Worker<'a> {
         // The outputs are keyed by their configs: the same configs as the last stats, and
         // nothing run, leave the last report true (a cluster's finalize cannot tell what
         // its workers ran, only this).
-        let before: Option<Vec<(String, String)>> = self.previous_stats(plan)?.map(|v| {
+        let before: Option<Vec<(String, String)>> = self.previous_stats(plan).map(|v| {
             let stages = v["stages"].as_array().cloned().unwrap_or_default();
             stages
                 .iter()
@@ -684,12 +684,17 @@ impl<'a> Worker<'a> {
 impl Worker<'_> {
     /// The `stats.json` the output holds from an earlier run (in the bucket for an S3
     /// output), if any and readable.
-    fn previous_stats(&self, plan: &Plan) -> Result<Option<serde_json::Value>> {
+    fn previous_stats(&self, plan: &Plan) -> Option<serde_json::Value> {
+        // Unreadable counts as none: the report is then removed, never kept stale.
         let bytes = match &self.sync {
-            Some(s) => s.read_stats()?,
+            Some(s) => s
+                .read_stats()
+                .inspect_err(|e| tracing::warn!("the bucket's last stats.json: {e}"))
+                .ok()
+                .flatten(),
             None => std::fs::read(plan.output.join("stats.json")).ok(),
         };
-        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+        bytes.and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// `report.html` beside `stats.json` (`report = true`). For an output on S3 it is built

@@ -120,8 +120,7 @@ impl S3Sync {
         for (name, path) in crate::registry::files(spec, job) {
             if path.is_file() {
                 let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
-                self.remote
-                    .put_small(&stage_file(spec.name(), &name), &bytes)?;
+                self.remote.put_small(&stage_file(spec, &name)?, &bytes)?;
             }
         }
         Ok(())
@@ -148,9 +147,13 @@ impl S3Sync {
     }
 }
 
-/// Where a stage's file made by its setup step is kept under the output.
-fn stage_file(stage: &str, name: &str) -> String {
-    format!("_files/{stage}/{name}")
+/// Where a stage's file made by its setup step is kept under the output: named by the
+/// stage's spec as written, so a copy made under another spec (another vocabulary, another
+/// path, another stage) is never fetched.
+fn stage_file(spec: &StageSpec, name: &str) -> Result<String> {
+    let json = serde_json::to_vec(spec).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let spec_hash = xxhash_rust::xxh3::xxh3_64(&json);
+    Ok(format!("_files/{}/{name}-{spec_hash:016x}", spec.name()))
 }
 
 /// Before a cluster step plans the job: each stage file missing on this machine (a
@@ -163,7 +166,7 @@ pub fn pull_missing_stage_files(job: &crate::job::LoadedJob, remote: &Remote) ->
             if path.exists() {
                 continue;
             }
-            if let Some(bytes) = remote.read_small(&stage_file(spec.name(), &name))? {
+            if let Some(bytes) = remote.read_small(&stage_file(spec, &name)?)? {
                 tracing::info!(file = %path.display(), "{name} of stage {} from the bucket", spec.name());
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
