@@ -204,7 +204,13 @@ impl S3 {
 
     /// A whole small object, or `None` if there is none.
     pub fn get_small(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.get_small_tagged(bucket, key)?.map(|(bytes, _)| bytes))
+    }
+
+    /// A whole small object with its ETag, or `None` if there is none.
+    pub fn get_small_tagged(&self, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
         self.block(async {
+            let what = || format!("reading s3://{bucket}/{key}");
             match self
                 .client
                 .get_object()
@@ -213,18 +219,40 @@ impl S3 {
                 .send()
                 .await
             {
-                Ok(resp) => Ok(Some(
-                    resp.body
-                        .collect()
-                        .await
-                        .map_err(|e| s3_err(&format!("reading s3://{bucket}/{key}"), e))?
-                        .into_bytes()
-                        .to_vec(),
-                )),
+                Ok(resp) => {
+                    let etag = resp.e_tag().unwrap_or_default().to_string();
+                    let body = resp.body.collect().await.map_err(|e| s3_err(&what(), e))?;
+                    Ok(Some((body.into_bytes().to_vec(), etag)))
+                }
                 Err(e) => match e.as_service_error() {
                     Some(se) if se.is_no_such_key() => Ok(None),
-                    _ => Err(s3_err(&format!("reading s3://{bucket}/{key}"), e)),
+                    _ => Err(s3_err(&what(), e)),
                 },
+            }
+        })
+    }
+
+    /// Deletes an object only if it is still the version with `etag`; false if it is not
+    /// (or is gone).
+    pub fn delete_if_match(&self, bucket: &str, key: &str, etag: &str) -> Result<bool> {
+        self.block(async {
+            let sent = self
+                .client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .if_match(etag)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.raw_response()
+                        .is_some_and(|r| matches!(r.status().as_u16(), 404 | 412)) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(s3_err(&format!("deleting s3://{bucket}/{key}"), e)),
             }
         })
     }
@@ -849,6 +877,16 @@ impl Remote {
     /// The content of a small object at `rel`, if it exists.
     pub fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         self.s3.get_small(&self.bucket, &self.key(rel))
+    }
+
+    /// The content and ETag of a small object at `rel`, if it exists.
+    pub fn read_small_tagged(&self, rel: &str) -> Result<Option<(Vec<u8>, String)>> {
+        self.s3.get_small_tagged(&self.bucket, &self.key(rel))
+    }
+
+    /// Deletes the object `rel` only if its ETag is still `etag`; false if not.
+    pub fn delete_if_match(&self, rel: &str, etag: &str) -> Result<bool> {
+        self.s3.delete_if_match(&self.bucket, &self.key(rel), etag)
     }
 
     /// Downloads one small object at `rel` if it exists; true if it did.

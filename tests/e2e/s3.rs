@@ -613,26 +613,19 @@ fn an_input_object_rewritten_with_the_same_size_reruns() {
     assert_eq!(ws.stats("out")["stages"][0]["tasks_resumed"], 0);
 }
 
-#[test]
-fn a_read_is_pinned_to_the_version_the_job_listed() {
-    let moto = Moto::start();
-    // The check runs in its own process, so the AWS settings it needs are that
-    // process's environment rather than this test binary's, shared by every test.
+/// Runs the ignored test `name` of this binary in its own process against `moto`, with
+/// the AWS settings it needs in that process's environment rather than this test
+/// binary's, which every test shares.
+fn in_own_process(name: &str, moto: &Moto) {
     let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "s3::pinned_read",
-            "--ignored",
-            "--test-threads",
-            "1",
-        ])
+        .args(["--exact", name, "--ignored", "--test-threads", "1"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_PROFILE")
         .env("TAOJIN_TEST_MOTO_PORT", moto.port.to_string())
         .output()
-        .expect("run the pinned read");
+        .expect("run the test in its own process");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("1 passed"),
@@ -641,28 +634,38 @@ fn a_read_is_pinned_to_the_version_the_job_listed() {
     );
 }
 
+/// The moto port and an S3 client of it, in a test run by [`in_own_process`].
+fn own_process_client() -> (u16, std::sync::Arc<taojin_pipeline::storage::S3>) {
+    let port: u16 = std::env::var("TAOJIN_TEST_MOTO_PORT")
+        .expect("TAOJIN_TEST_MOTO_PORT")
+        .parse()
+        .expect("port");
+    let spec = taojin_schemas::job::S3Spec {
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+        ..Default::default()
+    };
+    let s3 = taojin_pipeline::storage::S3::connect(&spec).expect("connect");
+    (port, std::sync::Arc::new(s3))
+}
+
+#[test]
+fn a_read_is_pinned_to_the_version_the_job_listed() {
+    in_own_process("s3::pinned_read", &Moto::start());
+}
+
 /// Lists an object, rewrites it with other bytes of the same size, and reads it through
 /// the reader the listing gave: the read fails naming the change rather than returning
 /// the new bytes (or, across ranged reads, a mix of both).
 #[test]
 #[ignore = "run by a_read_is_pinned_to_the_version_the_job_listed, in its own process"]
 fn pinned_read() {
-    use std::sync::Arc;
-    use taojin_pipeline::storage::{ObjectReader, S3, glob};
-    let port: u16 = std::env::var("TAOJIN_TEST_MOTO_PORT")
-        .expect("TAOJIN_TEST_MOTO_PORT")
-        .parse()
-        .expect("port");
+    use taojin_pipeline::storage::{ObjectReader, glob};
+    let (port, s3) = own_process_client();
     let put = |bytes: &[u8]| {
         let (status, _) = http(port, "PUT", &format!("/{BUCKET}/pin/a.jsonl"), bytes).expect("put");
         assert_eq!(status, 200);
     };
     put(b"version one");
-    let spec = taojin_schemas::job::S3Spec {
-        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
-        ..Default::default()
-    };
-    let s3 = Arc::new(S3::connect(&spec).expect("connect"));
     let listed = glob(&s3, &format!("s3://{BUCKET}/pin/a.jsonl")).expect("list");
     let [(url, size, etag)] = listed.as_slice() else {
         panic!("{listed:?}");
@@ -730,4 +733,59 @@ fn workers_sharing_only_the_bucket_get_the_tokenizer_the_setup_step_trained() {
         .find(|k| **k != first)
         .expect("a second tokenizer");
     assert_ne!(moto.get(second), moto.get(&first));
+}
+
+#[test]
+fn a_stale_lock_in_the_bucket_lets_exactly_one_run_in() {
+    in_own_process("s3::stale_bucket_lock", &Moto::start());
+}
+
+/// Sixteen runs of this host start at once on an output whose lock in the bucket a dead
+/// run of this host left: exactly one takes it, every round, and its release leaves none.
+#[test]
+#[ignore = "run by a_stale_lock_in_the_bucket_lets_exactly_one_run_in, in its own process"]
+fn stale_bucket_lock() {
+    use taojin_pipeline::engine::lock::{LockPlace, OutputLock};
+    let (port, s3) = own_process_client();
+    let staging = tempfile::tempdir().expect("tmp");
+    let url = format!("s3://{BUCKET}/out/race");
+    let remote = taojin_pipeline::storage::Remote::new(s3, &url, staging.path().to_path_buf())
+        .expect("remote");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let dead = serde_json::json!({
+        "holder": "local", "host": host.trim(), "pid": u32::MAX, "proc_start": 0,
+        "since": 0, "config": "dead"
+    });
+    for round in 0..40 {
+        let (status, _) = http(
+            port,
+            "PUT",
+            &format!("/{BUCKET}/out/race/_lock.json"),
+            dead.to_string().as_bytes(),
+        )
+        .expect("put");
+        assert_eq!(status, 200);
+        let start = std::sync::Barrier::new(16);
+        let taken = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..16)
+                .map(|i| {
+                    let (remote, start) = (&remote, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        OutputLock::acquire(LockPlace::Remote(remote), "local", &format!("c{i}"))
+                    })
+                })
+                .collect();
+            // Every lock stays held until all runs answered.
+            let held: Vec<_> = runs.into_iter().map(|r| r.join().ok()).collect();
+            held.iter().filter(|r| matches!(r, Some(Ok(_)))).count()
+        });
+        assert_eq!(taken, 1, "round {round}");
+        let (status, _) =
+            http(port, "GET", &format!("/{BUCKET}/out/race/_lock.json"), b"").expect("get");
+        assert_eq!(
+            status, 404,
+            "round {round}: the winner's release leaves no lock"
+        );
+    }
 }

@@ -7,7 +7,8 @@
 //! A lock whose process is dead on this host is stale and is broken with a message.
 //! With an `s3://` output the lock is the object `<output>/_lock.json` in the bucket,
 //! created with a conditional PUT (`If-None-Match: *`), so machines that share only the
-//! bucket exclude each other the same way.
+//! bucket exclude each other the same way. Breaking or releasing a lock removes it only
+//! while it still holds what was read (see `LockPlace::remove_if`).
 
 use std::fs;
 use std::io::Write;
@@ -87,7 +88,7 @@ impl LockPlace<'_> {
             },
             LockPlace::Remote(r) => r.read_small(LOCK_FILE)?,
         };
-        Ok(bytes.map(|b| serde_json::from_slice(&b).ok()))
+        Ok(parse(bytes))
     }
 
     fn remove(&self) -> Result<()> {
@@ -102,22 +103,32 @@ impl LockPlace<'_> {
         }
     }
 
-    /// Removes the lock if what it holds still passes `still` (read again). On a file
-    /// system this runs under an exclusive `flock` of the output folder, so of two runs
-    /// that found the same stale lock the second sees the first one's new lock and leaves
-    /// it. Where the folder cannot be locked (NFS without `local_lock`, Lustre without
-    /// `flock`) and in a bucket it reads and deletes unguarded: a stale lock is only seen
-    /// on its own host, and the race needs two runs started there at the same moment.
+    /// Removes the lock if what it holds still passes `still` (read again), never a lock
+    /// another run wrote meanwhile. On a file system this runs under an exclusive `flock`
+    /// of the output folder, so of two runs that found the same stale lock the second sees
+    /// the first one's new lock and leaves it; where the folder cannot be locked (NFS
+    /// without `local_lock`, Lustre without `flock`) it reads and deletes unguarded. In a
+    /// bucket the delete is conditional on the ETag of what was read.
     fn remove_if(&self, still: impl Fn(&Option<Option<LockInfo>>) -> bool) -> Result<()> {
-        let _guard = match self {
-            LockPlace::Local(dir) => fs::File::open(dir)
-                .and_then(|d| d.lock().map(|()| d))
-                .inspect_err(|e| tracing::debug!("{}: no flock ({e}); unguarded", dir.display()))
-                .ok(),
-            LockPlace::Remote(_) => None,
-        };
-        if still(&self.read()?) {
-            self.remove()?;
+        match self {
+            LockPlace::Local(dir) => {
+                let _guard = fs::File::open(dir)
+                    .and_then(|d| d.lock().map(|()| d))
+                    .inspect_err(|e| {
+                        tracing::debug!("{}: no flock ({e}); unguarded", dir.display())
+                    })
+                    .ok();
+                if still(&self.read()?) {
+                    self.remove()?;
+                }
+            }
+            LockPlace::Remote(r) => {
+                if let Some((bytes, etag)) = r.read_small_tagged(LOCK_FILE)?
+                    && still(&parse(Some(bytes)))
+                {
+                    r.delete_if_match(LOCK_FILE, &etag)?;
+                }
+            }
         }
         Ok(())
     }
@@ -128,6 +139,12 @@ impl LockPlace<'_> {
             LockPlace::Remote(r) => Held::Remote((*r).clone()),
         }
     }
+}
+
+/// What a lock file or object holds: `None` if there is none, `Some(None)` if it does not
+/// parse (a writer died halfway).
+fn parse(bytes: Option<Vec<u8>>) -> Option<Option<LockInfo>> {
+    bytes.map(|b| serde_json::from_slice(&b).ok())
 }
 
 /// A held lock; dropping it releases a local run's.
