@@ -99,27 +99,30 @@ impl LangIdModel {
     /// Top-`k` labels (without `__label__`) and probabilities for one line of text, as the
     /// official fastText `predict` gives them.
     pub fn predict(&self, line: &str, k: usize) -> Vec<(&str, f32)> {
-        let mut ids = Vec::new();
-        self.ids
-            .line(self.model.dict(), line, &mut ids, &mut Scratch::default());
+        self.predict_with(line, k, &mut LineBuffers::default())
+    }
+
+    /// [`Self::predict`] with buffers reused across the lines of a document.
+    fn predict_with(&self, line: &str, k: usize, buf: &mut LineBuffers) -> Vec<(&str, f32)> {
+        let (dict, ids) = (self.model.dict(), &mut buf.ids);
+        self.ids.line(dict, line, ids, &mut buf.scratch);
         match &self.hs {
             Some(hs) => {
                 if ids.is_empty() {
                     // No token: C++ fastText still predicts from the end-of-line token
                     // (the crate would average nothing).
-                    self.ids
-                        .line(self.model.dict(), EOS, &mut ids, &mut Scratch::default());
+                    self.ids.line(dict, EOS, ids, &mut buf.scratch);
                 }
-                let mut hidden = vec![0.0f32; self.model.get_dimension() as usize];
-                self.rows.average(&self.model, &ids, &mut hidden);
-                hs.predict(&hidden, k)
+                buf.hidden.resize(self.model.get_dimension() as usize, 0.0);
+                self.rows.average(&self.model, ids, &mut buf.hidden);
+                hs.predict(&buf.hidden, k)
                     .into_iter()
                     .filter_map(|(i, p)| Some((self.labels.get(i)?.as_str(), p)))
                     .collect()
             }
             None => self
                 .model
-                .predict_on_words(&ids, k, 0.0)
+                .predict_on_words(ids, k, 0.0)
                 .into_iter()
                 .filter_map(|p| {
                     let label = p.label.trim_start_matches("__label__");
@@ -129,6 +132,15 @@ impl LangIdModel {
                 .collect(),
         }
     }
+}
+
+/// What [`LangIdModel::predict_with`] reuses between lines: the input ids, the n-gram
+/// buffers and the hidden vector.
+#[derive(Default)]
+struct LineBuffers {
+    ids: Vec<i32>,
+    scratch: Scratch,
+    hidden: Vec<f32>,
 }
 
 /// The language verdict on one document, with the signals it rests on.
@@ -203,6 +215,7 @@ impl LangIdentifier {
         let mut total = 0.0f32;
         let mut doc = ScriptCounts::default();
         let mut line = String::new();
+        let mut buf = LineBuffers::default();
         for unit in picked {
             let counts = ScriptCounts::of(unit);
             doc.add(unit);
@@ -214,7 +227,7 @@ impl LangIdentifier {
                 unit.chars()
                     .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
             );
-            let Some(&(label, p)) = self.model.predict(&line, 1).first() else {
+            let Some(&(label, p)) = self.model.predict_with(&line, 1, &mut buf).first() else {
                 continue;
             };
             let label = script_guard(label, &counts);

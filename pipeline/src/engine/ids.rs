@@ -173,7 +173,9 @@ impl IdStream {
             if n == 0 {
                 return match got {
                     0 => Ok(None),
-                    _ => Err(damaged(&format!("ids-{:05}.bin", self.task))),
+                    _ => Err(damaged(
+                        &self.path.file_name().unwrap_or_default().to_string_lossy(),
+                    )),
                 };
             }
             got += n;
