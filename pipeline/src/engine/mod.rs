@@ -651,25 +651,7 @@ impl<'a> Worker<'a> {
             }
         }
         run_stats.check_conservation()?;
-        // The outputs are keyed by their configs: the same configs as the last stats, and
-        // nothing run, leave the last report true (a cluster's finalize cannot tell what
-        // its workers ran, only this).
-        let before: Option<Vec<(String, String)>> = self.previous_stats(plan).map(|v| {
-            let stages = v["stages"].as_array().cloned().unwrap_or_default();
-            stages
-                .iter()
-                .map(|s| {
-                    let field = |k: &str| s[k].as_str().unwrap_or_default().to_string();
-                    (field("name"), field("config"))
-                })
-                .collect()
-        });
-        let now: Vec<(String, String)> = run_stats
-            .stages
-            .iter()
-            .map(|s| (s.name.clone(), s.config.clone()))
-            .collect();
-        let changed = ran.iter().any(|&n| n > 0) || before.as_ref() != Some(&now);
+        let changed = ran.iter().any(|&n| n > 0) || !self.same_configs_as_the_bucket(&run_stats);
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
@@ -682,26 +664,36 @@ impl<'a> Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// The `stats.json` the output holds from an earlier run (in the bucket for an S3
-    /// output), if any and readable.
-    fn previous_stats(&self, plan: &Plan) -> Option<serde_json::Value> {
-        // Unreadable counts as none: the report is then removed, never kept stale.
-        let bytes = match &self.sync {
-            Some(s) => s
-                .read_stats()
-                .inspect_err(|e| tracing::warn!("the bucket's last stats.json: {e}"))
-                .ok()
-                .flatten(),
-            None => std::fs::read(plan.output.join("stats.json")).ok(),
+    /// For an S3 output: whether the bucket's last `stats.json` names the same config for
+    /// every stage as `now`. The outputs are keyed by their configs, so then its report is
+    /// still true (a cluster's `finalize` cannot tell what its workers ran, only this). An
+    /// unreadable one counts as different: the report is then removed, never kept stale.
+    fn same_configs_as_the_bucket(&self, now: &RunStats) -> bool {
+        let Some(s) = &self.sync else {
+            return false;
         };
-        bytes.and_then(|b| serde_json::from_slice(&b).ok())
+        let last = s
+            .read_stats()
+            .inspect_err(|e| tracing::warn!("the bucket's last stats.json: {e}"))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice::<RunStats>(&b).ok());
+        last.is_some_and(|last| {
+            let configs = |r: &RunStats| -> Vec<(String, String)> {
+                r.stages
+                    .iter()
+                    .map(|s| (s.name.clone(), s.config.clone()))
+                    .collect()
+            };
+            configs(&last) == configs(now)
+        })
     }
 
     /// `report.html` beside `stats.json` (`report = true`). For an output on S3 it is built
     /// from the staging folder when that holds every stage's parts (a local run that did
     /// them all) and goes up beside `stats.json`. It never fails the run, and a report not
-    /// written this time does not stay behind stale once the outputs may have changed
-    /// (`changed`).
+    /// written this time does not stay behind stale in the bucket once the outputs may have
+    /// changed (`changed`); a local one not written is always removed.
     fn write_report(&self, plan: &Plan, changed: bool) {
         let path = plan.output.join("report.html");
         let every_part = || {
