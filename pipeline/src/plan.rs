@@ -27,6 +27,8 @@ pub struct PlannedStage {
     pub hash: String,
     /// Number of tasks.
     pub tasks: usize,
+    /// What the `:ids` marker of the first stage holds (see `DuplicateIdPolicy::ids_key`).
+    pub ids_key: String,
 }
 
 /// The whole plan of a job.
@@ -651,6 +653,7 @@ fn hash_stages(job: &LoadedJob, plan: &mut Plan, digests: &mut DigestCache) -> R
         .zip(hashes)
         .map(|(s, hash)| PlannedStage {
             spec: s.clone(),
+            ids_key: spec.job.on_duplicate_id.ids_key(&hash),
             hash,
             tasks,
         })

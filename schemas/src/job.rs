@@ -272,6 +272,12 @@ impl DuplicateIdPolicy {
     fn is_default(&self) -> bool {
         *self == DuplicateIdPolicy::Suffix
     }
+
+    /// What the first stage's `:ids` marker holds: its config hash and this policy, so a
+    /// changed policy reruns that step (and, through their hashes, the stages after it).
+    pub fn ids_key(&self, first_stage_hash: &str) -> String {
+        format!("{first_stage_hash} on_duplicate_id={self:?}")
+    }
 }
 
 /// Codec of stage outputs (`[job] compression`).
@@ -518,7 +524,16 @@ impl JobSpec {
             map.remove("name");
             map.remove("output");
             map.remove("report");
+            // The first stage's parts keep the ids as read: the policy keys the stages
+            // after it (and the `:ids` step, see `ids_key`), so changing it reruns neither
+            // the first stage nor, with the default, changes any hash.
+            map.insert(
+                "on_duplicate_id".into(),
+                serde_json::to_value(DuplicateIdPolicy::default()).unwrap_or_default(),
+            );
         }
+        let policy = (!self.job.on_duplicate_id.is_default())
+            .then(|| serde_json::to_string(&self.job.on_duplicate_id).unwrap_or_default());
         let base = serde_json::json!({
             "format": format_version,
             "job": job,
@@ -532,7 +547,11 @@ impl JobSpec {
             .map(|(i, stage)| {
                 let own = serde_json::to_string(stage).unwrap_or_default();
                 let files = stage_files.get(i).map_or("", String::as_str);
-                prev = sha256_hex(format!("{prev}\n{own}\n{files}").as_bytes());
+                let mut text = format!("{prev}\n{own}\n{files}");
+                if let Some(p) = policy.as_ref().filter(|_| i > 0) {
+                    text.push_str(&format!("\non_duplicate_id={p}"));
+                }
+                prev = sha256_hex(text.as_bytes());
                 prev.clone()
             })
             .collect()

@@ -447,11 +447,26 @@ fn ids_repeated_across_the_job_are_made_unique_counted_or_refused() {
     );
     ws.run_ok(&["run", "one.toml", "--threads", "1"]);
     assert_same_parts(&ws.path("out"), &ws.path("one"));
-    // `keep`: counted, left alone.
+    // `keep`: counted, left alone; the first stage's parts (ids as read) are reused, its
+    // `:ids` step and the stage after it rerun.
+    let first_hash = || ws.stats("out")["stages"][0]["config"].clone();
+    let suffix_hash = first_hash();
     ws.job("on_duplicate_id = \"keep\"", &input("t", "data"), &stages);
     ws.run_ok(&["run", "job.toml"]);
     assert_eq!(ids("exact_dedup"), ["a", "a", "a", "b"]);
-    assert_eq!(ws.stats("out")["stages"][0]["counters"]["duplicate_ids"], 2);
+    let stats = ws.stats("out");
+    assert_eq!(stats["stages"][0]["counters"]["duplicate_ids"], 2);
+    assert_eq!(
+        stats["stages"][0]["tasks_resumed"], 2,
+        "normalize is not rerun"
+    );
+    assert_eq!(stats["stages"][1]["tasks_resumed"], 0, "exact_dedup is");
+    assert_eq!(first_hash(), suffix_hash);
+    // Back to the default: renamed again, and normalize still not rerun.
+    ws.job("", &input("t", "data"), &stages);
+    ws.run_ok(&["run", "job.toml"]);
+    assert_eq!(ids("exact_dedup"), ["a", "a#2", "a#3", "b"]);
+    assert_eq!(ws.stats("out")["stages"][0]["tasks_resumed"], 2);
     // A cluster step of the second stage started before `normalize:ids` is refused.
     ws.write("c.toml", job.replace("output = \"out\"", "output = \"c\""));
     ws.run_ok(&["run", "c.toml", "--stage", "prepare", "--task", "0"]);
@@ -481,11 +496,12 @@ fn ids_repeated_across_the_job_are_made_unique_counted_or_refused() {
         "{}",
         stderr(&early)
     );
-    // `fail`: the run stops naming the id.
+    // `fail`: the run stops naming the id (from the parts it keeps).
     ws.job("on_duplicate_id = \"fail\"", &input("t", "data"), &stages);
     let out = ws.taojin(&["run", "job.toml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("`a`"), "{}", stderr(&out));
+    assert!(ws.path("out/normalize/_done/part-00000").exists());
 }
 
 #[test]

@@ -77,6 +77,8 @@ pub struct StageDir {
     /// The stage name.
     pub name: String,
     hash: String,
+    /// What its `:ids` marker holds (the first stage's).
+    ids_key: String,
     tasks: usize,
 }
 
@@ -87,6 +89,7 @@ impl StageDir {
             dir: output.join(planned.spec.name()),
             name: planned.spec.name().to_string(),
             hash: planned.hash.clone(),
+            ids_key: planned.ids_key.clone(),
             tasks: planned.tasks,
         }
     }
@@ -125,7 +128,11 @@ impl StageDir {
     }
 
     fn holds_hash(&self, path: &Path) -> bool {
-        fs::read_to_string(path).is_ok_and(|h| h.trim() == self.hash)
+        Self::holds(path, &self.hash)
+    }
+
+    fn holds(path: &Path, key: &str) -> bool {
+        fs::read_to_string(path).is_ok_and(|h| h.trim() == key)
     }
 
     /// True when task `task` has committed under this config.
@@ -150,25 +157,27 @@ impl StageDir {
 
     /// Keeps the reduce's counters, then marks the reduce done.
     pub fn mark_reduce(&self, counters: &[(String, u64)]) -> Result<()> {
-        self.mark_phase("reduce", counters)
+        self.mark_phase("reduce", counters, &self.hash)
     }
 
-    /// True when the `:ids` step (duplicate ids of the first stage) has finished.
+    /// True when the `:ids` step (duplicate ids of the first stage) has finished under
+    /// this config and the job's `on_duplicate_id`.
     pub fn ids_done(&self) -> bool {
-        self.holds_hash(&self.phase_marker("ids"))
+        Self::holds(&self.phase_marker("ids"), &self.ids_key)
     }
 
     /// Keeps the `:ids` step's counters, then marks it done.
     pub fn mark_ids(&self, counters: &[(String, u64)]) -> Result<()> {
-        self.mark_phase("ids", counters)
+        self.mark_phase("ids", counters, &self.ids_key)
     }
 
-    /// A one-task phase's counters in `_work/<phase>-counters.json`, then its marker.
-    fn mark_phase(&self, phase: &str, counters: &[(String, u64)]) -> Result<()> {
+    /// A one-task phase's counters in `_work/<phase>-counters.json`, then its marker
+    /// holding `key`.
+    fn mark_phase(&self, phase: &str, counters: &[(String, u64)], key: &str) -> Result<()> {
         let json =
             serde_json::to_vec(counters).map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&self.work().join(format!("{phase}-counters.json")), &json)?;
-        write_atomic(&self.phase_marker(phase), self.hash.as_bytes())
+        write_atomic(&self.phase_marker(phase), key.as_bytes())
     }
 
     /// The counters of the finished phases (reduce, ids) of the stage.
