@@ -283,3 +283,35 @@ fn a_crash_in_the_apply_beside_the_reduce_resumes_identically() {
     );
     same_shards();
 }
+
+/// A reduce that fails at once (a damaged doc file) stops the apply beside it: the run
+/// fails naming the file without first doing the apply's other tasks.
+#[test]
+fn a_reduce_that_fails_stops_the_apply_beside_it() {
+    let ws = Workspace::new();
+    let tasks = 200;
+    for i in 0..tasks {
+        ws.write(
+            &format!("data/{i:03}.jsonl"),
+            jsonl_docs(2, &format!("d{i}")),
+        );
+    }
+    ws.job("", &input("a", "data/*.jsonl"), STAGES);
+    ws.run_ok(&["run", "job.toml", "--threads", "1"]);
+    let work = ws.path("out/tokenize/_work");
+    std::fs::remove_file(work.join("_done/reduce")).expect("reduce marker");
+    std::fs::remove_dir_all(ws.path("out/shards")).expect("shards");
+    std::fs::remove_dir_all(ws.path("out/tokenize/_done")).expect("apply markers");
+    std::fs::write(work.join("docs-00000.bin"), [0u8; 3]).expect("damage");
+    let out = ws.taojin(&["run", "job.toml", "--threads", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("a tokenize doc file"),
+        "{stderr}"
+    );
+    let applied = std::fs::read_dir(ws.path("out/tokenize/_done")).map_or(0, |d| d.count());
+    assert!(
+        applied < tasks / 2,
+        "{applied} of {tasks} apply tasks ran after the reduce failed"
+    );
+}

@@ -142,7 +142,8 @@ impl LockPlace<'_> {
 }
 
 /// What a lock file or object holds: `None` if there is none, `Some(None)` if it does not
-/// parse (a writer died halfway).
+/// parse. A lock appears whole (linked or PUT once written), so one that does not parse
+/// was not written by this version of taojin: it is refused, never removed.
 fn parse(bytes: Option<Vec<u8>>) -> Option<Option<LockInfo>> {
     bytes.map(|b| serde_json::from_slice(&b).ok())
 }
@@ -240,12 +241,7 @@ impl OutputLock {
             let held = match place.read()? {
                 None => continue,
                 Some(Some(h)) => h,
-                Some(None) => {
-                    // Unreadable (a writer died halfway): gone on the next try.
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    place.remove_if(|now| matches!(now, Some(None)))?;
-                    continue;
-                }
+                Some(None) => return Err(unparsable(&place.name())),
             };
             if holder == "cluster" && held.holder == "cluster" && held.config == config {
                 return Ok(lock(false));
@@ -266,6 +262,7 @@ impl OutputLock {
     /// Checks that a cluster step may write: no lock, or the cluster lock of its config.
     pub fn check_cluster(place: LockPlace<'_>, config: &str) -> Result<()> {
         match place.read()? {
+            Some(None) => Err(unparsable(&place.name())),
             Some(Some(held)) if !(held.holder == "cluster" && held.config == config) => {
                 if held.is_stale() {
                     return Ok(());
@@ -280,6 +277,13 @@ impl OutputLock {
     pub fn release(place: LockPlace<'_>) -> Result<()> {
         place.remove()
     }
+}
+
+fn unparsable(name: &str) -> PipelineError {
+    PipelineError::Config(format!(
+        "{name}: a lock this version of taojin cannot read (another version's, or not a lock); \
+         delete it if no run is using this output"
+    ))
 }
 
 fn refused(name: &str, held: &LockInfo) -> PipelineError {
@@ -351,6 +355,17 @@ mod tests {
         assert_eq!(holder()?, Some("hhh".into()));
         drop(second);
         assert!(!dir.path().join(LOCK_FILE).exists());
+        // A lock that does not parse (an older version's fields) is refused and kept.
+        let foreign = br#"{"holder": "local", "host": "elsewhere"}"#;
+        fs::write(dir.path().join(LOCK_FILE), foreign).map_err(PipelineError::io("lock"))?;
+        for refused in [
+            OutputLock::acquire(LockPlace::Local(dir.path()), "local", "iii").err(),
+            OutputLock::check_cluster(LockPlace::Local(dir.path()), "iii").err(),
+        ] {
+            assert!(refused.is_some_and(|e| e.to_string().contains("cannot read")));
+        }
+        let kept = fs::read(dir.path().join(LOCK_FILE)).map_err(PipelineError::io("lock"))?;
+        assert_eq!(kept, foreign);
         Ok(())
     }
 

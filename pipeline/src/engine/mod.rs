@@ -16,6 +16,7 @@ pub mod steps;
 mod sync;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use parquet::file::properties::WriterProperties;
@@ -307,6 +308,8 @@ struct Worker<'a> {
     /// Test-only fail point: (stage, task).
     failpoint: Option<(String, usize)>,
     sync: Option<S3Sync>,
+    /// Set when a reduce beside its apply failed: the apply starts no more tasks.
+    stop: AtomicBool,
 }
 
 impl<'a> Worker<'a> {
@@ -330,6 +333,7 @@ impl<'a> Worker<'a> {
             progress: Progress::new(),
             failpoint,
             sync,
+            stop: AtomicBool::new(false),
         })
     }
 
@@ -390,11 +394,21 @@ impl<'a> Worker<'a> {
         let (mut for_reduce, mut for_apply) = (built.clone(), built.clone());
         let tasks: Vec<usize> = (0..apply.tasks).collect();
         let (reduced, applied) = std::thread::scope(|s| {
-            let r = s.spawn(|| self.run_step(plan, reduce, &[0], &mut for_reduce, false));
+            let r = s.spawn(|| {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.run_step(plan, reduce, &[0], &mut for_reduce, false)
+                }));
+                // A failed reduce is reported now, not after the apply's last task.
+                if !matches!(r, Ok(Ok(_))) {
+                    self.stop.store(true, Ordering::Relaxed);
+                }
+                r
+            });
             let a = self.run_step(plan, apply, &tasks, &mut for_apply, true);
             (r.join(), a)
         });
-        reduced.map_err(|_| PipelineError::Internal(format!("`{}` panicked", reduce.name)))??;
+        let panicked = || PipelineError::Internal(format!("`{}` panicked", reduce.name));
+        reduced.map_err(|_| panicked())?.map_err(|_| panicked())??;
         applied
     }
 
@@ -527,7 +541,14 @@ impl<'a> Worker<'a> {
             };
             let results: Vec<Result<_>> = self.pool.install(|| {
                 todo.par_iter()
-                    .map(|&t| run_task(&run, t, input(t)?))
+                    .map(|&t| {
+                        if self.stop.load(Ordering::Relaxed) {
+                            return Err(PipelineError::Internal(
+                                "stopped: the reduce failed".into(),
+                            ));
+                        }
+                        run_task(&run, t, input(t)?)
+                    })
                     .collect()
             });
             // The first failure in task order, whatever order the threads met them in.
@@ -655,7 +676,7 @@ impl<'a> Worker<'a> {
         let json = serde_json::to_vec_pretty(&run_stats)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
         write_atomic(&plan.output.join("stats.json"), &json)?;
-        self.write_report(plan, changed);
+        self.write_report(plan, changed)?;
         if let Some(s) = &self.sync {
             s.after_finalize()?;
         }
@@ -691,10 +712,12 @@ impl Worker<'_> {
 
     /// `report.html` beside `stats.json` (`report = true`). For an output on S3 it is built
     /// from the staging folder when that holds every stage's parts (a local run that did
-    /// them all) and goes up beside `stats.json`. It never fails the run, and a report not
-    /// written this time does not stay behind stale in the bucket once the outputs may have
-    /// changed (`changed`); a local one not written is always removed.
-    fn write_report(&self, plan: &Plan, changed: bool) {
+    /// them all) and goes up beside `stats.json`. A report that cannot be built never fails
+    /// the run, and one not written this time does not stay behind stale in the bucket once
+    /// the outputs may have changed (`changed`); a local one not written is always removed.
+    /// Only a stale report the bucket refuses to remove fails `finalize`, before
+    /// `stats.json` goes up: with that the next `finalize` would take the report for true.
+    fn write_report(&self, plan: &Plan, changed: bool) -> Result<()> {
         let path = plan.output.join("report.html");
         let every_part = || {
             plan.stages.iter().all(|st| {
@@ -729,14 +752,18 @@ impl Worker<'_> {
         if let Err(e) = done {
             tracing::warn!("report.html: {e}");
         }
-        let pushed = match &self.sync {
-            Some(s) if written => s.push_report(),
-            Some(s) if changed => s.delete_report(),
-            _ => Ok(()),
+        let Some(s) = &self.sync else {
+            return Ok(());
         };
-        if let Err(e) = pushed {
-            tracing::warn!("report.html on S3: {e}");
+        if written {
+            match s.push_report() {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!("report.html not pushed ({e}); removing the bucket's"),
+            }
+        } else if !changed {
+            return Ok(());
         }
+        s.delete_report()
     }
 }
 
