@@ -213,9 +213,11 @@ class _Step:
                             f"retr{'y' if attempt == 1 else 'ies'}: {error}")
 
 
-def run_job(job_file, taojin="taojin", address=None, max_retries=None):
+def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=None):
     """Runs `job_file` on the Ray cluster at `address` (else `RAY_ADDRESS`, else the
-    job's `[ray] address`, else `auto`); returns a summary per step."""
+    job's `[ray] address`, else `auto`); returns a summary per step. With `timeline`, Ray's
+    trace of the job's tasks (as the dashboard names them) is written there at the end,
+    failed or not."""
     table = _read_ray_table(job_file)
     runtime_env = table.get("runtime_env")
     address = address or os.environ.get("RAY_ADDRESS") or table.get("address") or "auto"
@@ -229,6 +231,11 @@ def run_job(job_file, taojin="taojin", address=None, max_retries=None):
     try:
         return _run_job(job_w, taojin_w, max_retries)
     finally:
+        if timeline:
+            try:
+                ray.timeline(filename=timeline)
+            except Exception as e:  # the job's own outcome matters more than its trace
+                log.warning("timeline not written to %s: %s", timeline, e)
         ray.shutdown()
 
 
@@ -288,12 +295,14 @@ def main(argv=None):
     ap.add_argument("--address", help="the Ray cluster (default: $RAY_ADDRESS, else [ray] address, else auto)")
     ap.add_argument("--max-retries", type=int, help="retries per task (default: [ray] max_retries, else 3)")
     ap.add_argument("--summary", help="write the per-step summary (tasks, retries, seconds) here as JSON")
+    ap.add_argument("--timeline", help="write Ray's trace of the tasks here (Chrome trace JSON: "
+                    "chrome://tracing or Perfetto), with their dashboard names")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s taojin_ray %(message)s", datefmt="%H:%M:%S")
     try:
-        summary = run_job(args.job, args.taojin, args.address, args.max_retries)
+        summary = run_job(args.job, args.taojin, args.address, args.max_retries, args.timeline)
     except JobFailed as e:
         print(f"taojin_ray: {e}", file=sys.stderr)
         return 1

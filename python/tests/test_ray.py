@@ -1,7 +1,8 @@
 """The Ray launcher (`python -m taojin_ray`) on a real Ray cluster: a head and a worker
 node started on loopback by `ray start` (ray from PyPI, in the test venv), each with two
 CPUs. The demo job (jobs/demo.toml, its paths pointed at data the test makes) through
-Ray writes the same bytes as a local `taojin run`; a task whose Ray worker is killed and
+Ray writes the same bytes as a local `taojin run`, and Ray's own trace of it names every
+task as the dashboard shows it; a task whose Ray worker is killed and
 a task that crashes at taojin's fail point are retried with the result unchanged; a task
 failing every time stops the job with its stderr; a second driver on the same output is
 refused while the first runs; with an `s3://` output (a moto server) and a staging folder
@@ -108,9 +109,14 @@ def _plan_steps(d):
 
 def test_demo_job_through_ray_equals_a_local_run(cluster, template, local, tmp_path):
     d = _copy(template, tmp_path, "job")
-    rc, out, err = _driver(cluster, d)
+    rc, out, err = _driver(cluster, d, extra=("--timeline", str(d / "timeline.json")))
     assert rc == 0, err
     summary = json.loads((d / "summary.json").read_text())
+    # Ray recorded every task under its dashboard name (the trace holds Ray's task events).
+    events = json.loads((d / "timeline.json").read_text())
+    named = {e["cat"][len("task::"):] for e in events if e.get("cat", "").startswith("task::taojin")}
+    assert named == {"taojin plan"} | {f"taojin {s} task {i}/{n}" for s, n in _plan_steps(d)
+                                       for i in range(n)}
     # One Ray task per step task, every step in the plan's order, none retried.
     assert [(s["step"], s["tasks"]) for s in summary["steps"]] == _plan_steps(d)
     assert sum(s["retries"] for s in summary["steps"]) == 0
