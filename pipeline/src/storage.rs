@@ -820,7 +820,8 @@ impl Remote {
     }
 
     /// Downloads the objects under `rel_dir` (paths relative to the output) that `keep`
-    /// accepts and that are missing locally or differ in size, data before markers; a
+    /// accepts and that are missing locally or differ in size (and the `:ids` marker), data
+    /// before markers; a
     /// local copy of other contents is deleted first. Returns how many came down.
     pub fn pull(&self, rel_dir: &str, keep: &dyn Fn(&str) -> bool) -> Result<usize> {
         let dir = self.local.join(rel_dir);
@@ -832,7 +833,8 @@ impl Remote {
         let todo: Vec<(String, u64)> = self
             .remote_files(rel_dir)?
             .into_iter()
-            .filter(|(rel, size)| local.get(rel) != Some(size))
+            // Two policies' `:ids` markers may have one size (`keep`, `fail`).
+            .filter(|(rel, size)| local.get(rel) != Some(size) || rel.ends_with("/_work/_done/ids"))
             .filter(|(rel, _)| keep(rel))
             .collect();
         self.transfer(todo, false)

@@ -155,6 +155,7 @@ class _Step:
     def submit(self, i, attempt):
         opts = {"name": f"taojin {self.name} task {i}/{self.n}", "num_cpus": self.cpus,
                 "max_retries": 0}
+        SUBMITTED.add(opts["name"])
         if self.memory:
             opts["memory"] = self.memory
         ref = self.run.options(**opts).remote(self.argv_of(i, self.cpus))
@@ -233,14 +234,36 @@ def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=
     finally:
         if timeline:
             try:
-                ray.timeline(filename=timeline)
+                _write_timeline(timeline, SUBMITTED)
             except Exception as e:  # the job's own outcome matters more than its trace
                 log.warning("timeline not written to %s: %s", timeline, e)
         ray.shutdown()
 
 
+# Names of the Ray tasks this driver submitted (the trace waits for their events).
+SUBMITTED = set()
+
+
+def _write_timeline(path, names, wait_s=10):
+    """Ray's events of this job's tasks (Ray's timeline holds every job of the cluster;
+    a task id ends with its job's id) as Chrome trace JSON. Workers report events about
+    once a second, so it waits, at most `wait_s`, until every submitted name is there."""
+    job = ray.get_runtime_context().get_job_id()
+    deadline = time.time() + wait_s
+    while True:
+        events = [e for e in ray.timeline()
+                  if str((e.get("args") or {}).get("task_id", "")).endswith(job)]
+        seen = {e["cat"][len("task::"):] for e in events if e.get("cat", "").startswith("task::")}
+        if names <= seen or time.time() >= deadline:
+            break
+        time.sleep(0.5)
+    with open(path, "w") as f:
+        json.dump(events, f)
+
+
 def _run_job(job_w, taojin, max_retries):
     run, OutputLock = _remote_parts()
+    SUBMITTED.add("taojin plan")
     planned = ray.get(run.options(name="taojin plan", num_cpus=1, max_retries=3)
                       .remote([taojin, "plan", job_w, "--json"]))
     if planned["rc"] != 0:

@@ -273,10 +273,14 @@ impl DuplicateIdPolicy {
         *self == DuplicateIdPolicy::Suffix
     }
 
-    /// What the first stage's `:ids` marker holds: its config hash and this policy, so a
-    /// changed policy reruns that step (and, through their hashes, the stages after it).
+    /// What the first stage's `:ids` marker holds: its config hash and, unless it is the
+    /// default (whose markers stay as they were), this policy; so a changed policy reruns
+    /// that step (and, through their hashes, the stages after it).
     pub fn ids_key(&self, first_stage_hash: &str) -> String {
-        format!("{first_stage_hash} on_duplicate_id={self:?}")
+        match self.is_default() {
+            true => first_stage_hash.to_string(),
+            false => format!("{first_stage_hash} on_duplicate_id={self:?}"),
+        }
     }
 }
 
@@ -525,12 +529,9 @@ impl JobSpec {
             map.remove("output");
             map.remove("report");
             // The first stage's parts keep the ids as read: the policy keys the stages
-            // after it (and the `:ids` step, see `ids_key`), so changing it reruns neither
-            // the first stage nor, with the default, changes any hash.
-            map.insert(
-                "on_duplicate_id".into(),
-                serde_json::to_value(DuplicateIdPolicy::default()).unwrap_or_default(),
-            );
+            // after it (and the `:ids` step, see `ids_key`), so changing it does not rerun
+            // the first stage. (The default was never serialized: its hashes stay.)
+            map.remove("on_duplicate_id");
         }
         let policy = (!self.job.on_duplicate_id.is_default())
             .then(|| serde_json::to_string(&self.job.on_duplicate_id).unwrap_or_default());
@@ -583,6 +584,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Outputs written before `on_duplicate_id` left the first stage's hash resume: the
+    /// default gives the hashes that version gave (pinned from it, 434f3ba), and another
+    /// policy changes every stage's but the first.
+    #[test]
+    fn the_id_policy_keys_the_stages_after_the_first_and_old_hashes_stay() {
+        let hashes = |extra: &str| {
+            let text = format!(
+                "[job]\nname = \"g\"\noutput = \"out\"\n{extra}\n[[inputs]]\nname = \"a\"\npath = \"a.jsonl\"\n\n[[stages]]\nkind = \"normalize\"\n\n[[stages]]\nkind = \"exact_dedup\"\n"
+            );
+            let spec = JobSpec::from_toml(&text).expect("job");
+            spec.stage_hashes(4, "fp", &[String::new(), String::new()])
+        };
+        let old = [
+            "09c0ba5d136787e2a535a5ab2d72464c9562696e722a862d6c7a7e21c3b6517b",
+            "0928db75a942e8c77fb6169eb48c0bf76ef70ffe0af404bad5b0e05a6092c401",
+        ];
+        assert_eq!(hashes(""), old);
+        assert_eq!(hashes("on_duplicate_id = \"suffix\""), old);
+        for policy in ["keep", "fail"] {
+            let h = hashes(&format!("on_duplicate_id = \"{policy}\""));
+            assert_eq!(h[0], old[0], "{policy}");
+            assert_ne!(h[1], old[1], "{policy}");
+        }
+        assert_ne!(
+            hashes("on_duplicate_id = \"keep\"")[1],
+            hashes("on_duplicate_id = \"fail\"")[1]
+        );
+        assert_eq!(DuplicateIdPolicy::Suffix.ids_key("h"), "h");
+        assert_ne!(DuplicateIdPolicy::Keep.ids_key("h"), "h");
+    }
 
     const MINIMAL: &str = r#"
 [job]

@@ -789,3 +789,48 @@ fn stale_bucket_lock() {
         );
     }
 }
+
+/// On a bucket, `suffix` then `keep`: the rename files of the first run stay in the
+/// bucket (and come down to a fresh staging folder), but under `keep` they are not
+/// applied; back to `suffix`, they are again.
+#[test]
+fn renames_of_an_earlier_policy_in_the_bucket_are_not_applied() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    let doc = |id: &str, t: &str| serde_json::json!({"id": id, "text": t}).to_string() + "\n";
+    ws.write("data/1.jsonl", doc("a", "first a") + &doc("a", "second a"));
+    ws.write("data/2.jsonl", doc("a", "third a") + &doc("b", "only b"));
+    let job = |policy: &str| {
+        format!(
+            "[job]\nname = \"ids\"\noutput = \"s3://{BUCKET}/out/ids\"\non_duplicate_id = \"{policy}\"\n\n\
+             {}\n[[stages]]\nkind = \"normalize\"\n\n[[stages]]\nkind = \"exact_dedup\"\n\n\
+             [storage]\nstaging_dir = \"staging\"\n\n[storage.s3]\nendpoint_url = \"{}\"\n",
+            input("t", "data"),
+            moto.endpoint()
+        )
+    };
+    let ids = || {
+        let mut v: Vec<String> = column(&ws.path("staging/exact_dedup"), "id", false)
+            .into_iter()
+            .flatten()
+            .collect();
+        v.sort();
+        v
+    };
+    for (policy, want) in [
+        ("suffix", ["a", "a#2", "a#3", "b"]),
+        ("keep", ["a", "a", "a", "b"]),
+        ("suffix", ["a", "a#2", "a#3", "b"]),
+    ] {
+        std::fs::remove_dir_all(ws.path("staging")).ok();
+        ws.write("job.toml", job(policy));
+        ok(taojin_s3(&ws, &["run", "job.toml"], &[]));
+        assert_eq!(ids(), want, "{policy}");
+    }
+    assert!(
+        moto.list("out/ids/normalize/_work/")
+            .iter()
+            .any(|k| k.contains("id-renames")),
+        "the case this test is about: the bucket keeps the rename files"
+    );
+}

@@ -298,8 +298,14 @@ fn id_at(dir: &StageDir, task: usize, row: u32) -> Result<String> {
     Err(damaged(&format!("ids-{task:05}.bin")))
 }
 
-/// The renames of task `task` of the first stage: (row, occurrence) sorted by row.
-pub fn renames(dir: &StageDir, task: usize) -> Result<Vec<(u32, u32)>> {
+/// The renames of task `task` of the first stage: (row, occurrence) sorted by row. None
+/// unless the job's policy is `suffix`: rename files of an earlier `suffix` run may still
+/// lie in the staging folder or the bucket (they depend only on the first stage's parts,
+/// so under `suffix` they stay true).
+pub fn renames(dir: &StageDir, task: usize, policy: DuplicateIdPolicy) -> Result<Vec<(u32, u32)>> {
+    if policy != DuplicateIdPolicy::Suffix {
+        return Ok(Vec::new());
+    }
     let path = renames_file(dir, task);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,

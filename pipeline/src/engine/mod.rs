@@ -494,6 +494,8 @@ impl<'a> Worker<'a> {
             return Ok(1);
         }
         if step.phase == Phase::Ids {
+            // An earlier policy's marker must not outlive the renames this step rewrites.
+            dir.unmark_ids()?;
             let counters = ids::resolve(&dir, self.job.spec.job.on_duplicate_id)?;
             dir.mark_ids(&counters)?;
             if let Some(s) = &self.sync {
@@ -509,7 +511,7 @@ impl<'a> Worker<'a> {
         // The second stage reads the first with its repeated ids made unique.
         let first = ids::first_stage_input(plan, step.stage);
         let renamed = |t: usize| match &first {
-            Some(dir) => ids::renames(dir, t),
+            Some(dir) => ids::renames(dir, t, self.job.spec.job.on_duplicate_id),
             None => Ok(Vec::new()),
         };
         let input = |t: usize| -> Result<TaskInput<'_>> {

@@ -166,6 +166,15 @@ impl StageDir {
         Self::holds(&self.phase_marker("ids"), &self.ids_key)
     }
 
+    /// Removes the `:ids` marker (the step is about to rerun).
+    pub fn unmark_ids(&self) -> Result<()> {
+        let path = self.phase_marker("ids");
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::io(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Keeps the `:ids` step's counters, then marks it done.
     pub fn mark_ids(&self, counters: &[(String, u64)]) -> Result<()> {
         self.mark_phase("ids", counters, &self.ids_key)

@@ -142,7 +142,7 @@ impl<'a> GlobalCtx<'a> {
             .build()
             .map_err(PipelineError::parquet(&path))?;
         let renames = match &self.first_stage {
-            Some(dir) => crate::engine::ids::renames(dir, task)?,
+            Some(dir) => crate::engine::ids::renames(dir, task, self.job.job.on_duplicate_id)?,
             None => Vec::new(),
         };
         let mut row = 0u64;

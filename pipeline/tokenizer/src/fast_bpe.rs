@@ -71,9 +71,12 @@ impl PieceCache {
             .flatten()
     }
 
-    /// Caches `ids` for `piece`; the whole cache is cleared when full.
+    /// Caches `ids` for `piece`; the whole cache is cleared when full. (A colliding piece
+    /// takes over its slot and leaves its bytes behind: the arenas' size is bounded too.)
     fn insert(&mut self, hash: u64, piece: &[u8], ids: &[u32]) {
-        if self.at.len() >= CACHE_MAX_ENTRIES {
+        if self.at.len() >= CACHE_MAX_ENTRIES
+            || self.bytes.len() >= CACHE_MAX_ENTRIES * CACHE_MAX_PIECE
+        {
             self.clear();
         }
         // Pieces of at most CACHE_MAX_PIECE bytes give at most as many ids, and the
