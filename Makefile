@@ -2,7 +2,8 @@
 
 CARGO ?= cargo
 JOBS ?= 2
-RELEASE_BIN := $(or $(CARGO_TARGET_DIR),target)/release/taojin
+# Absolute: the Python tests and the Slurm check run it from other folders.
+RELEASE_BIN := $(abspath $(or $(CARGO_TARGET_DIR),target))/release/taojin
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real.jsonl.zst))
 # datasketch and datatrove take minutes per 10 MB: the dedup peers run on a smaller corpus.
 SMALL_CORPUS ?= $(firstword $(wildcard ../shared/corpus/bilingual-real-small.jsonl.zst))
