@@ -393,6 +393,7 @@ impl<'a> Worker<'a> {
         tracing::info!(stage = %plan.stages[reduce.stage].spec.name(), "apply beside the reduce");
         let (mut for_reduce, mut for_apply) = (built.clone(), built.clone());
         let tasks: Vec<usize> = (0..apply.tasks).collect();
+        self.stop.store(false, Ordering::Relaxed);
         let (reduced, applied) = std::thread::scope(|s| {
             let r = s.spawn(|| {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

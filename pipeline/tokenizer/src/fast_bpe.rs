@@ -42,8 +42,9 @@ pub struct FastBpe {
 }
 
 /// Per-thread piece cache, tagged with the encoder that filled it. Pieces and their ids
-/// sit in two arenas and a map from the piece's hash says where: about 40 bytes an entry,
-/// against about 150 with a `Vec` key and value each (a full cache: 2.6 MiB, was 10).
+/// sit in two arenas and a map from the piece's hash says where: by arithmetic about 40
+/// bytes an entry, against about 150 with a `Vec` key and value each. Measured (heaptrack,
+/// the demo's tokenize stage at 16×, 2 threads): heap peak 48.6 → 23.3 MiB.
 #[derive(Default)]
 struct PieceCache {
     owner: usize,
