@@ -1,7 +1,9 @@
 //! `taojin slurm` and `taojin k8s`: a job's steps (see [`crate::engine::steps`]) as
 //! scheduler files — one sbatch array job per step chained with `afterok`, or one
 //! Kubernetes Indexed Job per step applied in order. Every task runs
-//! `taojin run JOB --stage STEP --task I --tasks N`.
+//! `taojin run JOB --stage STEP --task I --tasks N --cluster-run ID`: one set of files is
+//! one cluster run (its id in each of them), so submitting it again carries that run on,
+//! and another set's steps are refused while this run holds the output.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -77,7 +79,9 @@ pub fn slurm(
     job_path: &Path,
     taojin: &Path,
     logs: &Path,
+    run: &str,
 ) -> Result<Vec<ScriptFile>> {
+    crate::engine::check_cluster_run_id(run)?;
     let plan = plan(job)?;
     let cfg = job.spec.slurm.clone().unwrap_or_default();
     let mut files = Vec::new();
@@ -116,7 +120,7 @@ pub fn slurm(
         }
         let _ = writeln!(
             t,
-            "set -euo pipefail\nexec {} run {} --stage {} --task \"${{SLURM_ARRAY_TASK_ID:-0}}\" --tasks {} --threads \"${{SLURM_CPUS_PER_TASK:-{}}}\"",
+            "set -euo pipefail\nexec {} run {} --stage {} --task \"${{SLURM_ARRAY_TASK_ID:-0}}\" --tasks {} --threads \"${{SLURM_CPUS_PER_TASK:-{}}}\" --cluster-run {run}",
             quote(&taojin.display().to_string()),
             quote(&job_path.display().to_string()),
             quote(&step.name),
@@ -145,7 +149,8 @@ pub fn slurm(
 
 /// One Indexed Job manifest per step and `apply.sh`, which applies them in order and
 /// waits for each to complete.
-pub fn k8s(job: &LoadedJob, job_path: &Path) -> Result<Vec<ScriptFile>> {
+pub fn k8s(job: &LoadedJob, job_path: &Path, run: &str) -> Result<Vec<ScriptFile>> {
+    crate::engine::check_cluster_run_id(run)?;
     let plan = plan(job)?;
     let cfg = job.spec.k8s.clone().unwrap_or_default();
     let image = cfg.image.clone().unwrap_or_else(|| "taojin:latest".into());
@@ -183,7 +188,7 @@ pub fn k8s(job: &LoadedJob, job_path: &Path) -> Result<Vec<ScriptFile>> {
             yaml_str(&image)
         );
         let cmd = format!(
-            "exec taojin run {} --stage {} --task \"$JOB_COMPLETION_INDEX\" --tasks {} --threads {cpus}",
+            "exec taojin run {} --stage {} --task \"$JOB_COMPLETION_INDEX\" --tasks {} --threads {cpus} --cluster-run {run}",
             quote(&job_path.display().to_string()),
             quote(&step.name),
             step.tasks

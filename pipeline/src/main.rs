@@ -45,6 +45,10 @@ enum Command {
         /// t % N == I (default: one worker per task).
         #[arg(long, requires = "stage")]
         tasks: Option<usize>,
+        /// With --stage: the cluster run this step belongs to. Its `prepare` takes the
+        /// output for this id; steps of another id are refused until its `finalize`.
+        #[arg(long, requires = "stage")]
+        cluster_run: Option<String>,
     },
     /// Write Slurm sbatch scripts (one array job per step, chained with afterok) and
     /// submit.sh, with resources from the job's [slurm] table.
@@ -57,6 +61,10 @@ enum Command {
         /// The taojin binary the tasks run (default: this one).
         #[arg(long)]
         taojin: Option<PathBuf>,
+        /// The cluster run the scripts belong to (default: a new one); give a crashed
+        /// run's id to write its scripts again.
+        #[arg(long)]
+        cluster_run: Option<String>,
     },
     /// Write Kubernetes Indexed Job manifests (one per step) and apply.sh, with settings
     /// from the job's [k8s] table.
@@ -66,6 +74,9 @@ enum Command {
         /// Folder for the manifests.
         #[arg(long)]
         out: PathBuf,
+        /// The cluster run the manifests belong to (default: a new one).
+        #[arg(long)]
+        cluster_run: Option<String>,
     },
     /// Show what a job's mix stage would take from each source, in seconds and without
     /// writing (the stages before the mix must have run: `taojin run JOB --until STAGE`).
@@ -416,14 +427,21 @@ fn dispatch(command: Command) -> Result<()> {
             stage,
             task,
             tasks,
+            cluster_run,
         } => {
             let loaded = LoadedJob::load(&job)?;
             if let (Some(stage), Some(task)) = (stage, task) {
                 if force || until.is_some() {
                     anyhow::bail!("--stage runs one step: --force and --until do not apply");
                 }
-                let summary =
-                    taojin_pipeline::engine::run_step(&loaded, &stage, task, tasks, threads)?;
+                let summary = taojin_pipeline::engine::run_step(
+                    &loaded,
+                    &stage,
+                    task,
+                    tasks,
+                    threads,
+                    cluster_run.as_deref(),
+                )?;
                 return print_stdout(&format!("{}\n", summary.trim_end()));
             }
             let stats = taojin_pipeline::run(
@@ -436,7 +454,12 @@ fn dispatch(command: Command) -> Result<()> {
             )?;
             print_stdout(&report::funnel(&stats))
         }
-        Command::Slurm { job, out, taojin } => {
+        Command::Slurm {
+            job,
+            out,
+            taojin,
+            cluster_run,
+        } => {
             let loaded = LoadedJob::load(&job)?;
             let taojin = match taojin {
                 Some(t) => t,
@@ -444,27 +467,34 @@ fn dispatch(command: Command) -> Result<()> {
             };
             let job_path = std::path::absolute(&job)?;
             let out_abs = std::path::absolute(&out)?;
+            let run = cluster_run.unwrap_or_else(taojin_pipeline::engine::new_cluster_run_id);
             let files = taojin_pipeline::cluster_scripts::slurm(
                 &loaded,
                 &job_path,
                 &std::path::absolute(taojin)?,
                 &out_abs.join("logs"),
+                &run,
             )?;
             std::fs::create_dir_all(out_abs.join("logs"))?;
             taojin_pipeline::cluster_scripts::write(&out, &files)?;
             print_stdout(&format!(
-                "wrote {} sbatch scripts to {}; submit them in order with: bash {}/submit.sh\n",
+                "wrote {} sbatch scripts of cluster run {run} to {}; submit them in order with: bash {}/submit.sh\n",
                 files.len() - 1,
                 out.display(),
                 out.display()
             ))
         }
-        Command::K8s { job, out } => {
+        Command::K8s {
+            job,
+            out,
+            cluster_run,
+        } => {
             let loaded = LoadedJob::load(&job)?;
-            let files = taojin_pipeline::cluster_scripts::k8s(&loaded, &job)?;
+            let run = cluster_run.unwrap_or_else(taojin_pipeline::engine::new_cluster_run_id);
+            let files = taojin_pipeline::cluster_scripts::k8s(&loaded, &job, &run)?;
             taojin_pipeline::cluster_scripts::write(&out, &files)?;
             print_stdout(&format!(
-                "wrote {} Indexed Job manifests to {}; apply them in order with: bash {}/apply.sh\n",
+                "wrote {} Indexed Job manifests of cluster run {run} to {}; apply them in order with: bash {}/apply.sh\n",
                 files.len() - 1,
                 out.display(),
                 out.display()

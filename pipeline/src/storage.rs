@@ -912,6 +912,16 @@ impl Remote {
         self.s3.put_if_absent(&self.bucket, &self.key(rel), bytes)
     }
 
+    /// True when the object `rel` exists (a listing: needs no more than the pulls do).
+    pub fn exists(&self, rel: &str) -> Result<bool> {
+        let key = self.key(rel);
+        Ok(self
+            .s3
+            .list(&self.bucket, &key)?
+            .iter()
+            .any(|(k, _, _)| *k == key))
+    }
+
     /// Deletes the object `rel`.
     pub fn delete_file(&self, rel: &str) -> Result<()> {
         self.s3.delete(&self.bucket, &[self.key(rel)])

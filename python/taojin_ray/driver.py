@@ -1,6 +1,7 @@
 """The Ray driver of a taojin job (see the package docstring)."""
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -214,11 +215,14 @@ class _Step:
                             f"retr{'y' if attempt == 1 else 'ies'}: {error}")
 
 
-def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=None):
+def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=None,
+            cluster_run=None):
     """Runs `job_file` on the Ray cluster at `address` (else `RAY_ADDRESS`, else the
-    job's `[ray] address`, else `auto`); returns a summary per step. With `timeline`, Ray's
-    trace of the job's tasks (as the dashboard names them) is written there at the end,
-    failed or not."""
+    job's `[ray] address`, else `auto`); returns a summary per step. Every step runs as
+    cluster run `cluster_run` (default: one per Ray cluster and output, see
+    `_default_cluster_run`): the output's lock names it, so another cluster run on the
+    output is refused until this one's finalize. With `timeline`, Ray's trace of the job's
+    tasks (as the dashboard names them) is written there at the end, failed or not."""
     table = _read_ray_table(job_file)
     runtime_env = table.get("runtime_env")
     address = address or os.environ.get("RAY_ADDRESS") or table.get("address") or "auto"
@@ -230,7 +234,7 @@ def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=
         raise JobFailed(f"cannot connect to the Ray cluster at {address}: {e}") from None
     log.info("connected to the Ray cluster at %s", address)
     try:
-        return _run_job(job_w, taojin_w, max_retries)
+        return _run_job(job_w, taojin_w, max_retries, cluster_run)
     finally:
         if timeline:
             try:
@@ -261,7 +265,17 @@ def _write_timeline(path, names, wait_s=10):
         json.dump(events, f)
 
 
-def _run_job(job_w, taojin, max_retries):
+def _default_cluster_run(output):
+    """The cluster run of this Ray cluster on `output`: a hash of the cluster's GCS
+    address and the output. A driver started again on the same cluster (after it crashed,
+    or after a task failed) carries the run on by itself; the named actor below keeps two
+    live drivers of one cluster apart, and the output's lock keeps out the runs of other
+    clusters (another Ray cluster, a Slurm or Kubernetes run)."""
+    gcs = ray.get_runtime_context().gcs_address
+    return "ray-" + hashlib.sha256(f"{gcs}\0{output}".encode()).hexdigest()[:12]
+
+
+def _run_job(job_w, taojin, max_retries, cluster_run):
     run, OutputLock = _remote_parts()
     SUBMITTED.add("taojin plan")
     planned = ray.get(run.options(name="taojin plan", num_cpus=1, max_retries=3)
@@ -276,6 +290,7 @@ def _run_job(job_w, taojin, max_retries):
                         "a taojin with `plan --json`?") from None
     cfg = plan["ray"]
     output = plan["output"]
+    cluster_run = cluster_run or _default_cluster_run(output)
     holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%F %T"),
               "job": plan["job"]}
     try:
@@ -293,10 +308,12 @@ def _run_job(job_w, taojin, max_retries):
 
     def argv_of(step):
         return lambda i, c: [taojin, "run", job_w, "--stage", step["name"], "--task", str(i),
-                             "--tasks", str(step["tasks"]), "--threads", str(c)]
+                             "--tasks", str(step["tasks"]), "--threads", str(c),
+                             "--cluster-run", cluster_run]
 
     steps, start = [], time.time()
-    log.info("job %s: %d steps, output %s", plan["job"], len(plan["steps"]), output)
+    log.info("job %s: %d steps, output %s, cluster run %s", plan["job"], len(plan["steps"]),
+             output, cluster_run)
     for k, step in enumerate(plan["steps"], 1):
         c = _node_cpus() if step["phase"] == "reduce" else cpus
         label = f"step {k}/{len(plan['steps'])} {step['name']}"
@@ -305,8 +322,8 @@ def _run_job(job_w, taojin, max_retries):
     total = sum(s["tasks"] for s in steps)
     log.info("job %s: %d steps, %d tasks, %d retries in %.1f s", plan["job"], len(steps), total,
              sum(s["retries"] for s in steps), time.time() - start)
-    return {"job": plan["job"], "output": output, "seconds": round(time.time() - start, 3),
-            "steps": steps}
+    return {"job": plan["job"], "output": output, "cluster_run": cluster_run,
+            "seconds": round(time.time() - start, 3), "steps": steps}
 
 
 def main(argv=None):
@@ -320,12 +337,16 @@ def main(argv=None):
     ap.add_argument("--summary", help="write the per-step summary (tasks, retries, seconds) here as JSON")
     ap.add_argument("--timeline", help="write Ray's trace of the tasks here (Chrome trace JSON: "
                     "chrome://tracing or Perfetto), with their dashboard names")
+    ap.add_argument("--cluster-run", help="run as this cluster run (the id is logged at the start, and "
+                    "a refusal names the run holding the output); default: one per Ray cluster "
+                    "and output, so a driver started again carries its run on")
     ap.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s taojin_ray %(message)s", datefmt="%H:%M:%S")
     try:
-        summary = run_job(args.job, args.taojin, args.address, args.max_retries, args.timeline)
+        summary = run_job(args.job, args.taojin, args.address, args.max_retries, args.timeline,
+                          args.cluster_run)
     except JobFailed as e:
         print(f"taojin_ray: {e}", file=sys.stderr)
         return 1

@@ -193,6 +193,24 @@ def test_a_second_driver_on_the_same_output_is_refused(cluster, template, local,
     _assert_same_outputs(d, local)
 
 
+def test_another_cluster_run_holding_the_output_is_refused_until_carried_on(cluster, template,
+                                                                            local, tmp_path):
+    d = _copy(template, tmp_path, "job")
+    # Another cluster's run (a Slurm run, say) took the output and stopped before finalize.
+    subprocess.run([BIN, "run", str(d / "job.toml"), "--stage", "prepare", "--task", "0",
+                    "--cluster-run", "slurm-7"], check=True, capture_output=True, cwd=d)
+    rc, _, err = _driver(cluster, d, extra=["--max-retries", "0"])
+    assert rc == 1
+    assert "step prepare" in err and "give `--cluster-run slurm-7`" in err, err
+    assert not os.listdir(d / "out" / "normalize" / "_done")
+    # Given that run's id, the driver carries it on; its finalize releases the output.
+    rc, _, err = _driver(cluster, d, extra=["--cluster-run", "slurm-7"])
+    assert rc == 0, err
+    assert json.loads((d / "summary.json").read_text())["cluster_run"] == "slurm-7"
+    assert not (d / "out" / "_lock.json").exists()
+    _assert_same_outputs(d, local)
+
+
 @pytest.fixture
 def moto(tmp_path):
     """A moto S3 server on loopback (the test venv's `moto_server`) with bucket `taojin`."""

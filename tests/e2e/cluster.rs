@@ -101,7 +101,48 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
     let bad = ws.taojin(&["run", "job.toml", "--stage", "nope", "--task", "0"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("exact_dedup:map"));
 
+    // The scripts of another `taojin slurm` are another cluster run.
+    let run_of = |dir: &str| {
+        let text =
+            std::fs::read_to_string(ws.path(&format!("{dir}/00-prepare.sbatch"))).expect("prepare");
+        let id = text
+            .split("--cluster-run ")
+            .nth(1)
+            .map(|r| r.trim().to_string());
+        id.expect("--cluster-run in the script")
+    };
+    ws.run_ok(&["slurm", "job.toml", "--out", "other"]);
+    assert_ne!(run_of("slurm"), run_of("other"));
+    assert!(normalize.contains(&format!("--cluster-run {}", run_of("slurm"))));
+
     for (i, s) in scripts.iter().enumerate() {
+        if i == 1 {
+            // This run holds the output: the other run's prepare and steps are refused
+            // before they touch a file, and its finalize leaves this run's lock.
+            let lock = std::fs::read(ws.path("out/_lock.json")).expect("lock");
+            for step in ["00-prepare.sbatch", &names[1], &names[names.len() - 1]] {
+                let out = Command::new("bash")
+                    .arg(ws.path(&format!("other/{step}")))
+                    .output()
+                    .expect("bash");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{step}: {err}");
+                assert!(
+                    err.contains(&format!("give `--cluster-run {}`", run_of("slurm"))),
+                    "{step}: {err}"
+                );
+            }
+            assert_eq!(
+                std::fs::read(ws.path("out/_lock.json")).expect("lock"),
+                lock
+            );
+            assert!(
+                !ws.path("out/normalize/_done")
+                    .read_dir()
+                    .expect("done")
+                    .any(|_| true)
+            );
+        }
         if names[i].contains("exact_dedup-reduce") {
             let out = ws.taojin(&[
                 "run",
@@ -110,6 +151,8 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
                 "exact_dedup:apply",
                 "--task",
                 "0",
+                "--cluster-run",
+                &run_of("slurm"),
             ]);
             assert!(
                 String::from_utf8_lossy(&out.stderr).contains("exact_dedup:reduce"),

@@ -772,7 +772,12 @@ fn stale_bucket_lock() {
                     let (remote, start) = (&remote, &start);
                     s.spawn(move || {
                         start.wait();
-                        OutputLock::acquire(LockPlace::Remote(remote), "local", &format!("c{i}"))
+                        OutputLock::acquire(
+                            LockPlace::Remote(remote),
+                            "local",
+                            &format!("c{i}"),
+                            None,
+                        )
                     })
                 })
                 .collect();

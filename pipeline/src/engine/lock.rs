@@ -1,9 +1,12 @@
 //! One writer per output folder: `<output>/_lock.json` names who holds it (host, pid,
 //! process start, config hash). A local `taojin run` holds it for the whole run and
 //! releases it at the end. A cluster run shares one lock by design: its `prepare` step
-//! takes it for the job's config (`holder = "cluster"`), every step checks that the lock
-//! names its own config, and `finalize` releases it; so workers of the same job pass, and
-//! a run of another config (or a local run racing the cluster) is refused with exit 1.
+//! takes it for the job's config and the run's id (`holder = "cluster"`, `run` from
+//! `--cluster-run`), every step checks that the lock names its own config and run, and
+//! `finalize` releases it; so workers of the same run pass, and a run of another config,
+//! another cluster run of the same config (a second Ray driver, the scripts of another
+//! `taojin slurm`), or a local run racing the cluster, is refused with exit 1 before it
+//! touches a file.
 //! A lock whose process is dead on this host is stale and is broken with a message.
 //! With an `s3://` output the lock is the object `<output>/_lock.json` in the bucket,
 //! created with a conditional PUT (`If-None-Match: *`), so machines that share only the
@@ -36,6 +39,9 @@ pub struct LockInfo {
     pub since: u64,
     /// The job's config hash (that of its last stage).
     pub config: String,
+    /// A cluster run's id (`--cluster-run`); none for a local run or steps run by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// Where a lock lives: a file of the output folder, or an object of an S3 output.
@@ -156,7 +162,7 @@ pub struct OutputLock {
     release_on_drop: bool,
 }
 
-fn host() -> String {
+pub(super) fn host() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
@@ -172,7 +178,7 @@ fn proc_start(pid: u32) -> Option<u64> {
 }
 
 impl LockInfo {
-    fn new(holder: &str, config: &str) -> LockInfo {
+    fn new(holder: &str, config: &str, run: Option<&str>) -> LockInfo {
         let pid = std::process::id();
         LockInfo {
             holder: holder.into(),
@@ -183,7 +189,13 @@ impl LockInfo {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             config: config.into(),
+            run: run.map(str::to_string),
         }
+    }
+
+    /// True when this is the cluster lock of `config` and cluster run `run`.
+    fn is_cluster_run(&self, config: &str, run: Option<&str>) -> bool {
+        self.holder == "cluster" && self.config == config && self.run.as_deref() == run
     }
 
     /// True when the holding process is gone (checked only on this host; a cluster lock
@@ -195,8 +207,12 @@ impl LockInfo {
     }
 
     fn describe(&self) -> String {
+        let run = match &self.run {
+            Some(id) => format!("--cluster-run {id}, "),
+            None => String::new(),
+        };
         format!(
-            "{} run (pid {} on {}, config {}, since {} s after the epoch)",
+            "{} run ({run}pid {} on {}, config {}, since {} s after the epoch)",
             self.holder,
             self.pid,
             self.host,
@@ -225,10 +241,16 @@ fn create(path: &Path, info: &LockInfo) -> Result<bool> {
 }
 
 impl OutputLock {
-    /// Takes the lock at `place` for `holder` (`local` or `cluster`) and `config`, or
-    /// refuses naming the holder. A cluster lock of the same config is shared.
-    pub fn acquire(place: LockPlace<'_>, holder: &str, config: &str) -> Result<OutputLock> {
-        let me = LockInfo::new(holder, config);
+    /// Takes the lock at `place` for `holder` (`local` or `cluster`), `config` and cluster
+    /// run `run`, or refuses naming the holder. A cluster lock of the same config and run
+    /// is shared.
+    pub fn acquire(
+        place: LockPlace<'_>,
+        holder: &str,
+        config: &str,
+        run: Option<&str>,
+    ) -> Result<OutputLock> {
+        let me = LockInfo::new(holder, config, run);
         let lock = |release_on_drop| OutputLock {
             held: place.held(),
             me: me.clone(),
@@ -243,7 +265,7 @@ impl OutputLock {
                 Some(Some(h)) => h,
                 Some(None) => return Err(unparsable(&place.name())),
             };
-            if holder == "cluster" && held.holder == "cluster" && held.config == config {
+            if holder == "cluster" && held.is_cluster_run(config, run) {
                 return Ok(lock(false));
             }
             if held.is_stale() {
@@ -259,11 +281,12 @@ impl OutputLock {
         )))
     }
 
-    /// Checks that a cluster step may write: no lock, or the cluster lock of its config.
-    pub fn check_cluster(place: LockPlace<'_>, config: &str) -> Result<()> {
+    /// Checks that a cluster step may write: no lock, or the cluster lock of its config
+    /// and run.
+    pub fn check_cluster(place: LockPlace<'_>, config: &str, run: Option<&str>) -> Result<()> {
         match place.read()? {
             Some(None) => Err(unparsable(&place.name())),
-            Some(Some(held)) if !(held.holder == "cluster" && held.config == config) => {
+            Some(Some(held)) if !held.is_cluster_run(config, run) => {
                 if held.is_stale() {
                     return Ok(());
                 }
@@ -273,9 +296,10 @@ impl OutputLock {
         }
     }
 
-    /// Releases a cluster lock (the `finalize` step).
-    pub fn release(place: LockPlace<'_>) -> Result<()> {
-        place.remove()
+    /// Releases the cluster lock of `config` and `run` (the `finalize` step); a lock
+    /// another run took meanwhile (after this one's was deleted by hand) stays.
+    pub fn release(place: LockPlace<'_>, config: &str, run: Option<&str>) -> Result<()> {
+        place.remove_if(|now| matches!(now, Some(Some(h)) if h.is_cluster_run(config, run)))
     }
 }
 
@@ -287,8 +311,13 @@ fn unparsable(name: &str) -> PipelineError {
 }
 
 fn refused(name: &str, held: &LockInfo) -> PipelineError {
+    // A cluster run of this config that crashed is carried on under its own id.
+    let resume = match (&held.holder[..], &held.run) {
+        ("cluster", Some(id)) => format!(" (or, to carry on that run, give `--cluster-run {id}`)"),
+        _ => String::new(),
+    };
     PipelineError::Config(format!(
-        "{name}: the output is in use by a {}; wait for it, or delete the lock if that run is gone",
+        "{name}: the output is in use by a {}; wait for it, or delete the lock if that run is gone{resume}",
         held.describe()
     ))
 }
@@ -316,8 +345,8 @@ mod tests {
     #[test]
     fn one_local_writer_and_stale_locks_break() -> Result<()> {
         let dir = tempfile::tempdir().map_err(PipelineError::io("tmp"))?;
-        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "aaa")?;
-        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "bbb");
+        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "aaa", None)?;
+        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "bbb", None);
         assert!(
             second.is_err_and(|e| e.to_string().contains("in use by a local run")),
             "a live holder refuses"
@@ -333,24 +362,37 @@ mod tests {
             )
         };
         // A dead process's lock: no process has pid u32::MAX, so /proc has no entry.
-        let mut dead = LockInfo::new("local", "ccc");
+        let mut dead = LockInfo::new("local", "ccc", None);
         dead.pid = u32::MAX;
         create(&dir.path().join(LOCK_FILE), &dead)?;
-        let taken = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ddd")?;
+        let taken = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ddd", None)?;
         assert_eq!(holder()?, Some("ddd".into()));
         drop(taken);
-        // Cluster workers of one config share; another config is refused.
-        OutputLock::acquire(LockPlace::Local(dir.path()), "cluster", "eee")?;
-        OutputLock::acquire(LockPlace::Local(dir.path()), "cluster", "eee")?;
-        OutputLock::check_cluster(LockPlace::Local(dir.path()), "eee")?;
-        assert!(OutputLock::check_cluster(LockPlace::Local(dir.path()), "fff").is_err());
-        assert!(OutputLock::acquire(LockPlace::Local(dir.path()), "local", "eee").is_err());
-        OutputLock::release(LockPlace::Local(dir.path()))?;
+        // Cluster workers of one config and run share; another config or run is refused.
+        let here = || LockPlace::Local(dir.path());
+        OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?;
+        OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?;
+        OutputLock::check_cluster(here(), "eee", Some("r1"))?;
+        assert!(OutputLock::check_cluster(here(), "fff", Some("r1")).is_err());
+        assert!(OutputLock::acquire(here(), "local", "eee", None).is_err());
+        for run in [Some("r2"), None] {
+            let other = OutputLock::acquire(here(), "cluster", "eee", run).err();
+            assert!(
+                other.is_some_and(|e| e.to_string().contains("give `--cluster-run r1`")),
+                "another cluster run of the same config"
+            );
+            assert!(OutputLock::check_cluster(here(), "eee", run).is_err());
+            // Its finalize leaves r1's lock.
+            OutputLock::release(here(), "eee", run)?;
+            assert_eq!(holder()?, Some("eee".into()));
+        }
+        OutputLock::release(here(), "eee", Some("r1"))?;
+        assert!(!dir.path().join(LOCK_FILE).exists());
         // A lock deleted by hand and taken by another run stays that run's when the
         // first one ends.
-        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ggg")?;
+        let first = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ggg", None)?;
         fs::remove_file(dir.path().join(LOCK_FILE)).map_err(PipelineError::io("lock"))?;
-        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "hhh")?;
+        let second = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "hhh", None)?;
         drop(first);
         assert_eq!(holder()?, Some("hhh".into()));
         drop(second);
@@ -359,8 +401,8 @@ mod tests {
         let foreign = br#"{"holder": "local", "host": "elsewhere"}"#;
         fs::write(dir.path().join(LOCK_FILE), foreign).map_err(PipelineError::io("lock"))?;
         for refused in [
-            OutputLock::acquire(LockPlace::Local(dir.path()), "local", "iii").err(),
-            OutputLock::check_cluster(LockPlace::Local(dir.path()), "iii").err(),
+            OutputLock::acquire(LockPlace::Local(dir.path()), "local", "iii", None).err(),
+            OutputLock::check_cluster(LockPlace::Local(dir.path()), "iii", None).err(),
         ] {
             assert!(refused.is_some_and(|e| e.to_string().contains("cannot read")));
         }
@@ -375,7 +417,7 @@ mod tests {
     fn breaking_a_stale_lock_lets_exactly_one_run_in() -> Result<()> {
         for round in 0..40 {
             let dir = tempfile::tempdir().map_err(PipelineError::io("tmp"))?;
-            let mut dead = LockInfo::new("local", "old");
+            let mut dead = LockInfo::new("local", "old", None);
             dead.pid = u32::MAX;
             create(&dir.path().join(LOCK_FILE), &dead)?;
             let start = std::sync::Barrier::new(8);
@@ -385,7 +427,12 @@ mod tests {
                         let (dir, start) = (dir.path(), &start);
                         s.spawn(move || {
                             start.wait();
-                            OutputLock::acquire(LockPlace::Local(dir), "local", &format!("c{i}"))
+                            OutputLock::acquire(
+                                LockPlace::Local(dir),
+                                "local",
+                                &format!("c{i}"),
+                                None,
+                            )
                         })
                     })
                     .collect();

@@ -71,7 +71,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         Some(r) => lock::LockPlace::Remote(r),
         None => lock::LockPlace::Local(&plan.output),
     };
-    let _lock = lock::OutputLock::acquire(place, "local", &config_of(job))?;
+    let _lock = lock::OutputLock::acquire(place, "local", &config_of(job), None)?;
     tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads = worker.pool.current_num_threads(), "planned");
     worker.prepare(&plan, opts.force)?;
     let mut ran = vec![0usize; plan.stages.len()];
@@ -137,15 +137,19 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     worker.finalize(&plan, &ran)
 }
 
-/// Runs worker `task` of `workers` (default: the step's task count) of step `name`;
-/// returns a one-line summary.
+/// Runs worker `task` of `workers` (default: the step's task count) of step `name`, as
+/// part of cluster run `cluster_run` (see [`lock`]); returns a one-line summary.
 pub fn run_step(
     job: &LoadedJob,
     name: &str,
     task: usize,
     workers: Option<usize>,
     threads: Option<usize>,
+    cluster_run: Option<&str>,
 ) -> Result<String> {
+    if let Some(id) = cluster_run {
+        check_cluster_run_id(id)?;
+    }
     if let Some(remote) = job.remote()? {
         sync::pull_missing_stage_files(job, &remote)?;
     }
@@ -175,9 +179,9 @@ pub fn run_step(
     };
     if step.phase == Phase::Prepare {
         std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
-        lock::OutputLock::acquire(place(), "cluster", &config_of(job))?;
+        lock::OutputLock::acquire(place(), "cluster", &config_of(job), cluster_run)?;
     } else {
-        lock::OutputLock::check_cluster(place(), &config_of(job))?;
+        lock::OutputLock::check_cluster(place(), &config_of(job), cluster_run)?;
     }
     match step.phase {
         Phase::Prepare => {
@@ -203,7 +207,7 @@ pub fn run_step(
                 )));
             }
             let stats = worker.finalize(&plan, &vec![0; plan.stages.len()])?;
-            lock::OutputLock::release(place())?;
+            lock::OutputLock::release(place(), &config_of(job), cluster_run)?;
             Ok(crate::report::funnel(&stats))
         }
         Phase::Setup => {
@@ -768,6 +772,30 @@ impl Worker<'_> {
         }
         s.delete_report()
     }
+}
+
+/// Refuses a cluster run id that is not 1 to 64 ASCII letters, digits, `-`, `_` or `.`
+/// (it goes into shell scripts, manifests and the lock).
+pub fn check_cluster_run_id(id: &str) -> Result<()> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    match ok {
+        true => Ok(()),
+        false => Err(PipelineError::Config(format!(
+            "--cluster-run {id:?}: use 1 to 64 letters, digits, '-', '_' or '.'"
+        ))),
+    }
+}
+
+/// A new cluster run id: 12 hex digits from the clock, the process and the host.
+pub fn new_cluster_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{nanos} {} {}", std::process::id(), lock::host());
+    taojin_schemas::job::sha256_hex(seed.as_bytes())[..12].to_string()
 }
 
 /// Refuses `step` unless every task of the stage in `dir` is done.

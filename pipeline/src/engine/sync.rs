@@ -136,9 +136,13 @@ impl S3Sync {
         self.remote.push_file("report.html")
     }
 
-    /// A report of an earlier run, not rebuilt by this one, is removed.
+    /// A report of an earlier run, not rebuilt by this one, is removed (looked for
+    /// first: where there is none, credentials without DeleteObject do not fail).
     pub fn delete_report(&self) -> Result<()> {
-        self.remote.delete_file("report.html")
+        match self.remote.exists("report.html")? {
+            true => self.remote.delete_file("report.html"),
+            false => Ok(()),
+        }
     }
 
     /// The output URL, for the log.
