@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+import uuid
 
 try:
     import tomllib
@@ -71,6 +72,24 @@ def _remote_parts():
             return self.holder
 
     return ray.remote(run), ray.remote(num_cpus=0)(OutputLock)
+
+
+def _cluster_run_task():
+    """A remote function that returns the cluster run kept under `key` in the Ray
+    cluster's key-value store, storing `fresh` there first if there is none (the store
+    lives as long as the cluster; a task reads it in client mode too)."""
+
+    def cluster_run_of(key, fresh):
+        from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_put
+
+        _internal_kv_put(key, fresh, overwrite=False, namespace="taojin")
+        return _internal_kv_get(key, namespace="taojin").decode()
+
+    return ray.remote(num_cpus=0)(cluster_run_of)
+
+
+# What `taojin run --cluster-run` takes (`check_cluster_run_id` in the engine).
+CLUSTER_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _tail(text, lines=TAIL_LINES):
@@ -223,6 +242,9 @@ def run_job(job_file, taojin="taojin", address=None, max_retries=None, timeline=
     `_default_cluster_run`): the output's lock names it, so another cluster run on the
     output is refused until this one's finalize. With `timeline`, Ray's trace of the job's
     tasks (as the dashboard names them) is written there at the end, failed or not."""
+    if cluster_run is not None and not CLUSTER_RUN_ID.fullmatch(cluster_run):
+        raise JobFailed(f"--cluster-run {cluster_run!r}: use 1 to 64 letters, digits, '-', '_' "
+                        "or '.', starting with a letter or digit")
     table = _read_ray_table(job_file)
     runtime_env = table.get("runtime_env")
     address = address or os.environ.get("RAY_ADDRESS") or table.get("address") or "auto"
@@ -266,13 +288,16 @@ def _write_timeline(path, names, wait_s=10):
 
 
 def _default_cluster_run(output):
-    """The cluster run of this Ray cluster on `output`: a hash of the cluster's GCS
-    address and the output. A driver started again on the same cluster (after it crashed,
-    or after a task failed) carries the run on by itself; the named actor below keeps two
-    live drivers of one cluster apart, and the output's lock keeps out the runs of other
-    clusters (another Ray cluster, a Slurm or Kubernetes run)."""
-    gcs = ray.get_runtime_context().gcs_address
-    return "ray-" + hashlib.sha256(f"{gcs}\0{output}".encode()).hexdigest()[:12]
+    """The cluster run of this Ray cluster on `output`: a random id kept in the cluster's
+    key-value store under the output, made by the first driver. A driver started again on
+    the same cluster (after it crashed, or after a task failed) carries the run on by
+    itself; the named actor below keeps two live drivers of one cluster apart, and the
+    output's lock keeps out the runs of other clusters (another Ray cluster, a restarted
+    one, a Slurm or Kubernetes run)."""
+    key = "cluster_run:" + hashlib.sha256(output.encode()).hexdigest()
+    SUBMITTED.add("taojin cluster run")
+    return ray.get(_cluster_run_task().options(name="taojin cluster run", max_retries=3)
+                   .remote(key, "ray-" + uuid.uuid4().hex[:12]))
 
 
 def _run_job(job_w, taojin, max_retries, cluster_run):
@@ -290,7 +315,8 @@ def _run_job(job_w, taojin, max_retries, cluster_run):
                         "a taojin with `plan --json`?") from None
     cfg = plan["ray"]
     output = plan["output"]
-    cluster_run = cluster_run or _default_cluster_run(output)
+    if cluster_run is None:
+        cluster_run = _default_cluster_run(output)
     holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%F %T"),
               "job": plan["job"]}
     try:

@@ -115,8 +115,8 @@ def test_demo_job_through_ray_equals_a_local_run(cluster, template, local, tmp_p
     # Ray recorded every task under its dashboard name (the trace holds Ray's task events).
     events = json.loads((d / "timeline.json").read_text())
     named = {e["cat"][len("task::"):] for e in events if e.get("cat", "").startswith("task::taojin")}
-    assert named == {"taojin plan"} | {f"taojin {s} task {i}/{n}" for s, n in _plan_steps(d)
-                                       for i in range(n)}
+    assert named == {"taojin plan", "taojin cluster run"} | {
+        f"taojin {s} task {i}/{n}" for s, n in _plan_steps(d) for i in range(n)}
     # One Ray task per step task, every step in the plan's order, none retried.
     assert [(s["step"], s["tasks"]) for s in summary["steps"]] == _plan_steps(d)
     assert sum(s["retries"] for s in summary["steps"]) == 0
@@ -207,6 +207,8 @@ def test_another_cluster_run_holding_the_output_is_refused_until_carried_on(clus
     rc, _, err = _driver(cluster, d, extra=["--cluster-run", "slurm-7"])
     assert rc == 0, err
     assert json.loads((d / "summary.json").read_text())["cluster_run"] == "slurm-7"
+    rc, _, err = _driver(cluster, d, extra=["--cluster-run=-x"])
+    assert rc == 1 and "--cluster-run '-x'" in err, err
     assert not (d / "out" / "_lock.json").exists()
     _assert_same_outputs(d, local)
 

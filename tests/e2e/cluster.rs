@@ -108,7 +108,8 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
         let id = text
             .split("--cluster-run ")
             .nth(1)
-            .map(|r| r.trim().to_string());
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string);
         id.expect("--cluster-run in the script")
     };
     ws.run_ok(&["slurm", "job.toml", "--out", "other"]);
@@ -192,7 +193,14 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
 #[test]
 fn k8s_manifests_cover_every_step() {
     let ws = setup();
-    ws.run_ok(&["k8s", "job.toml", "--out", "k8s"]);
+    ws.run_ok(&[
+        "k8s",
+        "job.toml",
+        "--out",
+        "k8s",
+        "--cluster-run",
+        "k8s-run-1",
+    ]);
     let plan = ws.run_ok(&["plan", "job.toml"]);
     let steps = plan_steps(&plan);
     let apply = std::fs::read_to_string(ws.path("k8s/apply.sh")).expect("apply.sh");
@@ -206,6 +214,7 @@ fn k8s_manifests_cover_every_step() {
             "completionMode: Indexed".into(),
             format!("completions: {tasks}"),
             format!("--stage {step} --task \\\"$JOB_COMPLETION_INDEX\\\" --tasks {tasks}"),
+            "--cluster-run k8s-run-1".into(),
             "image: \"registry.example/taojin:0.1\"".into(),
             "claimName: \"corpus\"".into(),
             "restartPolicy: Never".into(),

@@ -162,6 +162,7 @@ pub struct OutputLock {
     release_on_drop: bool,
 }
 
+/// This machine's host name (what a lock records and a stale-lock check compares).
 pub(super) fn host() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
@@ -273,7 +274,11 @@ impl OutputLock {
                 place.remove_if(|now| matches!(now, Some(Some(h)) if *h == held))?;
                 continue;
             }
-            return Err(refused(&place.name(), &held));
+            return Err(refused(
+                &place.name(),
+                &held,
+                (holder == "cluster").then_some(config),
+            ));
         }
         Err(PipelineError::Config(format!(
             "{}: could not take the lock",
@@ -290,7 +295,7 @@ impl OutputLock {
                 if held.is_stale() {
                     return Ok(());
                 }
-                Err(refused(&place.name(), &held))
+                Err(refused(&place.name(), &held, Some(config)))
             }
             _ => Ok(()),
         }
@@ -310,11 +315,16 @@ fn unparsable(name: &str) -> PipelineError {
     ))
 }
 
-fn refused(name: &str, held: &LockInfo) -> PipelineError {
-    // A cluster run of this config that crashed is carried on under its own id.
-    let resume = match (&held.holder[..], &held.run) {
-        ("cluster", Some(id)) => format!(" (or, to carry on that run, give `--cluster-run {id}`)"),
-        _ => String::new(),
+/// The refusal of a run; `step_config`: the config of the cluster step refused. A
+/// cluster step of the holder's config is told how to join that run.
+fn refused(name: &str, held: &LockInfo, step_config: Option<&str>) -> PipelineError {
+    let same_config = held.holder == "cluster" && step_config == Some(held.config.as_str());
+    let resume = match (same_config, &held.run) {
+        (false, _) => String::new(),
+        (true, Some(id)) => format!(
+            " (or, to carry on that run once none of its workers runs, give `--cluster-run {id}`)"
+        ),
+        (true, None) => " (or, to carry on that run, run its steps without `--cluster-run`)".into(),
     };
     PipelineError::Config(format!(
         "{name}: the output is in use by a {}; wait for it, or delete the lock if that run is gone{resume}",
@@ -341,6 +351,22 @@ impl Drop for OutputLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_run_ids_are_safe_words() {
+        use crate::engine::{check_cluster_run_id, new_cluster_run_id};
+        for good in ["r1", "ray-0a1b2c3d4e5f", "2026.12_03-a", &"a".repeat(64)] {
+            assert!(check_cluster_run_id(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(65);
+        for bad in [
+            "", "-x", ".x", &long, "a b", "a;b", "$(id)", "a'b", "a\nb", "é",
+        ] {
+            assert!(check_cluster_run_id(bad).is_err(), "{bad:?}");
+        }
+        let (a, b) = (new_cluster_run_id(), new_cluster_run_id());
+        assert!(check_cluster_run_id(&a).is_ok() && a != b, "{a} {b}");
+    }
 
     #[test]
     fn one_local_writer_and_stale_locks_break() -> Result<()> {
@@ -387,6 +413,21 @@ mod tests {
             assert_eq!(holder()?, Some("eee".into()));
         }
         OutputLock::release(here(), "eee", Some("r1"))?;
+        assert!(!dir.path().join(LOCK_FILE).exists());
+        // Another config is not told to join; a lock of the last version (no `run`) is
+        // the run of steps without `--cluster-run`.
+        OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?;
+        let other = OutputLock::check_cluster(here(), "fff", Some("r1")).err();
+        assert!(other.is_some_and(|e| !e.to_string().contains("--cluster-run r1`")));
+        OutputLock::release(here(), "eee", Some("r1"))?;
+        let old = br#"{"holder": "cluster", "host": "h", "pid": 1, "proc_start": 2,
+            "since": 3, "config": "eee"}"#;
+        fs::write(dir.path().join(LOCK_FILE), old).map_err(PipelineError::io("lock"))?;
+        OutputLock::acquire(here(), "cluster", "eee", None)?;
+        OutputLock::check_cluster(here(), "eee", None)?;
+        let new = OutputLock::check_cluster(here(), "eee", Some("r1")).err();
+        assert!(new.is_some_and(|e| e.to_string().contains("without `--cluster-run`")));
+        OutputLock::release(here(), "eee", None)?;
         assert!(!dir.path().join(LOCK_FILE).exists());
         // A lock deleted by hand and taken by another run stays that run's when the
         // first one ends.

@@ -775,16 +775,18 @@ impl Worker<'_> {
 }
 
 /// Refuses a cluster run id that is not 1 to 64 ASCII letters, digits, `-`, `_` or `.`
-/// (it goes into shell scripts, manifests and the lock).
+/// starting with a letter or digit (it goes into shell scripts, manifests and the lock,
+/// and a leading `-` would read as a flag).
 pub fn check_cluster_run_id(id: &str) -> Result<()> {
     let ok = (1..=64).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     match ok {
         true => Ok(()),
         false => Err(PipelineError::Config(format!(
-            "--cluster-run {id:?}: use 1 to 64 letters, digits, '-', '_' or '.'"
+            "--cluster-run {id:?}: use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
         ))),
     }
 }
