@@ -22,6 +22,10 @@ pub enum PipelineError {
     /// A setting or argument is wrong in a way the job file parser cannot see.
     #[error("{0}")]
     Config(String),
+    /// The output is held by another run (the message names it and what to do); a
+    /// retry cannot help until that run ends, so it has its own exit code (4).
+    #[error("{0}")]
+    InUse(String),
     /// Object storage failed after its retries (the message names the object).
     #[error("{0}")]
     Storage(String),

@@ -391,6 +391,12 @@ fn main() -> ExitCode {
                 c.downcast_ref::<PipelineError>()
                     .is_some_and(PipelineError::is_internal)
             });
+            let in_use = err.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<PipelineError>(),
+                    Some(PipelineError::InUse(_))
+                )
+            });
             // Each cause once: a message that already quotes its source is not repeated.
             let mut line = String::new();
             for cause in err.chain().map(ToString::to_string) {
@@ -402,7 +408,11 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("error: {line}");
-            ExitCode::from(if internal { 3 } else { 1 })
+            ExitCode::from(match (internal, in_use) {
+                (true, _) => 3,
+                (false, true) => 4,
+                (false, false) => 1,
+            })
         }
     }
 }

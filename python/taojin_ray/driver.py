@@ -28,6 +28,7 @@ except ModuleNotFoundError:  # pragma: no cover - the message is the point
 log = logging.getLogger("taojin_ray")
 
 MAX_BACKOFF_S = 60.0
+IN_USE = 4  # taojin's exit status when another run holds the output
 TAIL_LINES = 20
 NAMESPACE = "taojin"
 DOCS = re.compile(r"\((\d+) docs in, (\d+) bytes in\)")
@@ -222,6 +223,10 @@ class _Step:
         if error is None:
             self.last[i] = result
             self.progress.finished(result)
+        elif result is not None and result["rc"] == IN_USE:
+            # Another run holds the output: a retry cannot get in before that run ends.
+            raise JobFailed(f"step {self.name}, task {i} of {self.n}: the output is in use; "
+                            f"{error}")
         elif attempt < self.max_retries:
             self.progress.retries += 1
             delay = min(self.backoff * 2 ** attempt, MAX_BACKOFF_S)

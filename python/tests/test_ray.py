@@ -199,9 +199,11 @@ def test_another_cluster_run_holding_the_output_is_refused_until_carried_on(clus
     # Another cluster's run (a Slurm run, say) took the output and stopped before finalize.
     subprocess.run([BIN, "run", str(d / "job.toml"), "--stage", "prepare", "--task", "0",
                     "--cluster-run", "slurm-7"], check=True, capture_output=True, cwd=d)
-    rc, _, err = _driver(cluster, d, extra=["--max-retries", "0"])
+    rc, _, err = _driver(cluster, d)
     assert rc == 1
-    assert "step prepare" in err and "give `--cluster-run slurm-7`" in err, err
+    # Refused at once (exit 4, in use), not retried.
+    assert "step prepare, task 0 of 1: the output is in use; exit status 4" in err, err
+    assert "give `--cluster-run slurm-7`" in err and "retry" not in err, err
     assert not os.listdir(d / "out" / "normalize" / "_done")
     # Given that run's id, the driver carries it on; its finalize releases the output.
     rc, _, err = _driver(cluster, d, extra=["--cluster-run", "slurm-7"])

@@ -127,7 +127,7 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
                     .output()
                     .expect("bash");
                 let err = String::from_utf8_lossy(&out.stderr);
-                assert_eq!(out.status.code(), Some(1), "{step}: {err}");
+                assert_eq!(out.status.code(), Some(4), "{step}: {err}");
                 assert!(
                     err.contains(&format!("give `--cluster-run {}`", run_of("slurm"))),
                     "{step}: {err}"

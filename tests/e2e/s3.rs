@@ -535,7 +535,7 @@ fn machines_sharing_only_the_bucket_exclude_each_other_by_its_lock() {
     moto.put("out/l/_lock.json", lock.to_string().as_bytes());
     let out = taojin_s3(&ws, &["run", "job.toml"], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(
         stderr.contains("s3://taojin/out/l/_lock.json") && stderr.contains("another-machine"),
         "{stderr}"

@@ -104,7 +104,7 @@ fn a_second_writer_is_refused_and_a_dead_ones_lock_is_broken() {
     });
     ws.write("out/_lock.json", lock.to_string());
     let out = ws.taojin(&["run", "job.toml"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "in use");
     let err = stderr(&out);
     assert!(
         err.contains("_lock.json") && err.contains(&format!("pid {}", holder.id())),
@@ -125,7 +125,7 @@ fn a_second_writer_is_refused_and_a_dead_ones_lock_is_broken() {
     let local = ws.taojin(&["run", "job.toml"]);
     assert_eq!(
         local.status.code(),
-        Some(1),
+        Some(4),
         "a local run does not race the cluster"
     );
     ws.run_ok(&["run", "job.toml", "--stage", "finalize", "--task", "0"]);

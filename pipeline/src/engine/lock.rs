@@ -309,7 +309,7 @@ impl OutputLock {
 }
 
 fn unparsable(name: &str) -> PipelineError {
-    PipelineError::Config(format!(
+    PipelineError::InUse(format!(
         "{name}: a lock this version of taojin cannot read (another version's, or not a lock); \
          delete it if no run is using this output"
     ))
@@ -326,7 +326,7 @@ fn refused(name: &str, held: &LockInfo, step_config: Option<&str>) -> PipelineEr
         ),
         (true, None) => " (or, to carry on that run, run its steps without `--cluster-run`)".into(),
     };
-    PipelineError::Config(format!(
+    PipelineError::InUse(format!(
         "{name}: the output is in use by a {}; wait for it, or delete the lock if that run is gone{resume}",
         held.describe()
     ))
