@@ -912,6 +912,24 @@ impl Remote {
         self.s3.put_if_absent(&self.bucket, &self.key(rel), bytes)
     }
 
+    /// The part files (`part-*.parquet`) right under `rel_dir` in the bucket, with their
+    /// sizes, sorted by path (relative to the output).
+    pub fn parts(&self, rel_dir: &str) -> Result<Vec<(String, u64)>> {
+        let mut v: Vec<(String, u64)> = self
+            .remote_files(rel_dir)?
+            .into_iter()
+            .filter(|(rel, _)| {
+                rel.strip_prefix(rel_dir)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .is_some_and(|n| {
+                        n.starts_with("part-") && n.ends_with(".parquet") && !n.contains('/')
+                    })
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
     /// True when the object `rel` exists (a listing: needs no more than the pulls do).
     pub fn exists(&self, rel: &str) -> Result<bool> {
         let key = self.key(rel);

@@ -358,12 +358,25 @@ fn cluster_workers_share_nothing_but_the_bucket() {
     assert!(n > 20, "{n}");
     let listed = moto.list("out/c/");
     assert!(listed.contains(&"out/c/stats.json".to_string()));
-    // `finalize` builds no report (its machine holds no parts), so the stale one goes.
-    assert!(
-        !listed.contains(&"out/c/report.html".to_string()),
-        "{listed:?}"
+    // `finalize`, on a machine that holds no parts, pulls the ones its report reads and
+    // puts the report up in place of the stale one: the local run's page, but for the
+    // folder named and the timings.
+    let report = String::from_utf8(moto.get("out/c/report.html")).expect("utf-8");
+    let local = std::fs::read_to_string(ws.path("local/report.html")).expect("local report");
+    for read_from_parts in ["largest clusters", "<h2>Mix and shards</h2>", "</pre>"] {
+        assert!(
+            report.contains(read_from_parts),
+            "{read_from_parts}: {report}"
+        );
+    }
+    assert_eq!(comparable(&report), comparable(&local));
+    let node = ws.path("node-finalize-0");
+    assert_eq!(
+        parquet_files(&node),
+        0,
+        "the parts pulled for the report are removed"
     );
-    // A finalize again with the same configs as the bucket's stats: a report is kept.
+    // A finalize again with the same configs as the bucket's stats: the report is kept.
     moto.put("out/c/report.html", b"current");
     let staging = (
         "TAOJIN_STAGING_DIR",
@@ -375,6 +388,70 @@ fn cluster_workers_share_nothing_but_the_bucket() {
         &[staging],
     ));
     assert_eq!(moto.get("out/c/report.html"), b"current");
+}
+
+/// The Parquet files under `dir`.
+fn parquet_files(dir: &Path) -> usize {
+    all_files(dir)
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".parquet"))
+        .count()
+}
+
+/// A cluster `finalize` over 20 parts a stage reads every second one of the bucket's for
+/// its report, and says so: 10 of 20, not 10 of the 10 it pulled.
+#[test]
+fn a_cluster_report_says_how_many_of_the_bucket_parts_it_read() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    for i in 0..20 {
+        let docs: String = (0..3)
+            .map(|d| {
+                let text = format!("Document {d} of file {i}, a sentence long enough to keep. ");
+                format!(
+                    "{{\"id\": \"f{i}-{d}\", \"text\": \"{}\"}}\n",
+                    text.repeat(4)
+                )
+            })
+            .collect();
+        ws.write(&format!("in/d-{i:02}.jsonl"), docs);
+    }
+    moto.upload_dir(&ws.path("in"), "many");
+    ws.write(
+        "job.toml",
+        format!(
+            "[job]\nname = \"m\"\noutput = \"s3://{BUCKET}/out/m\"\n\n{}\n\
+             [[stages]]\nkind = \"normalize\"\n\n[storage]\nstaging_dir = \"staging\"\n\n\
+             [storage.s3]\nendpoint_url = \"{}\"\n",
+            input("many", &format!("s3://{BUCKET}/many/d-*.jsonl")),
+            moto.endpoint()
+        ),
+    );
+    let plan = ok(taojin_s3(&ws, &["plan", "job.toml"], &[]));
+    for (step, tasks) in plan_steps(&plan) {
+        let children: Vec<_> = (0..tasks)
+            .map(|t| {
+                let node = ws.path(&format!("node-{}-{t}", step.replace(':', "-")));
+                spawn_worker(ws.dir.path(), &step, t, &node)
+            })
+            .collect();
+        wait_ok(children, &step);
+    }
+    let report = String::from_utf8(moto.get("out/m/report.html")).expect("utf-8");
+    assert!(
+        report.contains("normalize (10 of 20 part files)"),
+        "{report}"
+    );
+}
+
+/// A report page less what depends on where and how fast it ran: the folder under the
+/// title and the timings section.
+fn comparable(page: &str) -> String {
+    let page = page.split("<h2>Timings</h2>").next().unwrap_or(page);
+    match (page.find("</h1><p>"), page.find("</p><h2>")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &page[..a], &page[b..]),
+        _ => page.to_string(),
+    }
 }
 
 #[test]

@@ -734,13 +734,30 @@ impl Worker<'_> {
         };
         let page = match (self.job.spec.job.report, &self.sync) {
             (false, _) => None,
+            // The outputs are those of the bucket's report: it stays, nothing is pulled.
+            (true, Some(s)) if !changed && !every_part() && s.has_report()? => return Ok(()),
+            // A cluster's finalize: the parts are in the bucket; the report's sample comes down.
             (true, Some(s)) if !every_part() => {
-                tracing::info!(
-                    "report.html not built: the staging folder does not hold every stage's parts \
-                     (they are in {}); run `taojin report` on a local copy",
-                    s.url()
+                let sample = s.pull_report_sample(
+                    plan,
+                    crate::html_report::SAMPLE_FILES,
+                    sync::REPORT_SAMPLE_BYTES,
                 );
-                None
+                match sample {
+                    Ok(Some(sample)) => {
+                        let page = crate::html_report::build_sampled(&plan.output, &sample.parts);
+                        for p in &sample.pulled {
+                            let _ = std::fs::remove_file(p);
+                        }
+                        page.inspect_err(|e| tracing::warn!("report.html not written: {e}"))
+                            .ok()
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::warn!("report.html not built: {e}");
+                        None
+                    }
+                }
             }
             (true, _) => match crate::html_report::build(&plan.output) {
                 Ok(page) => Some(page),

@@ -16,6 +16,19 @@ pub struct S3Sync {
     remote: Remote,
 }
 
+/// Bytes of part files a `finalize` whose staging folder lacks them pulls at most to
+/// build the report (its sample of each table, see [`S3Sync::pull_report_sample`]).
+pub const REPORT_SAMPLE_BYTES: u64 = 1 << 30;
+
+/// What [`S3Sync::pull_report_sample`] brought down.
+pub struct ReportSample {
+    /// The bucket's part count per table (`stage`, `stage_removed`): the report says
+    /// how many of them it read.
+    pub parts: std::collections::BTreeMap<String, usize>,
+    /// Files this pull created, removed again once the report is built.
+    pub pulled: Vec<std::path::PathBuf>,
+}
+
 impl S3Sync {
     /// Hooks for `remote`.
     pub fn new(remote: Remote) -> S3Sync {
@@ -109,6 +122,65 @@ impl S3Sync {
         Ok(())
     }
 
+    /// For the report of a run whose parts are in the bucket only (a cluster's
+    /// `finalize`): pulls the part files the report reads, each table's sample as
+    /// [`crate::sql::sample_files`] picks it from the bucket's sorted listing (so the
+    /// report reads exactly these), and the shards' manifest. `None`, with nothing
+    /// pulled, when that sample is over `budget` bytes.
+    pub fn pull_report_sample(
+        &self,
+        plan: &Plan,
+        per_table: usize,
+        budget: u64,
+    ) -> Result<Option<ReportSample>> {
+        let mut parts = std::collections::BTreeMap::new();
+        let mut wanted = std::collections::HashSet::new();
+        let mut bytes = 0u64;
+        for st in &plan.stages {
+            let name = st.spec.name();
+            for (table, dir) in [
+                (name.to_string(), name.to_string()),
+                (format!("{name}_removed"), format!("{name}/removed")),
+            ] {
+                let listed = self.remote.parts(&dir)?;
+                parts.insert(table, listed.len());
+                let sizes: std::collections::HashMap<std::path::PathBuf, u64> = listed
+                    .iter()
+                    .map(|(rel, size)| (std::path::PathBuf::from(rel), *size))
+                    .collect();
+                let paths: Vec<std::path::PathBuf> =
+                    listed.into_iter().map(|(rel, _)| rel.into()).collect();
+                for p in crate::sql::sample_files(paths, per_table) {
+                    bytes += sizes.get(&p).copied().unwrap_or(0);
+                    wanted.insert(p.to_string_lossy().into_owned());
+                }
+            }
+        }
+        if bytes > budget {
+            tracing::info!(
+                "report.html not built: the sample of the bucket's parts it reads is {:.1} MB, \
+                 over {:.1} MB; run `taojin report` on a local copy",
+                bytes as f64 / 1e6,
+                budget as f64 / 1e6
+            );
+            return Ok(None);
+        }
+        let root = plan.output.clone();
+        let pulled: Vec<std::path::PathBuf> = wanted
+            .iter()
+            .map(|rel| root.join(rel))
+            .filter(|p| !p.exists())
+            .collect();
+        for st in &plan.stages {
+            self.remote
+                .pull(st.spec.name(), &|rel| wanted.contains(rel))?;
+        }
+        let shards = root.join("shards");
+        std::fs::create_dir_all(&shards).map_err(PipelineError::io(&shards))?;
+        self.remote.pull_file("shards/manifest.json")?;
+        Ok(Some(ReportSample { parts, pulled }))
+    }
+
     /// After `finalize`: `stats.json` goes up.
     pub fn after_finalize(&self) -> Result<()> {
         self.remote.push_file("stats.json")
@@ -134,6 +206,11 @@ impl S3Sync {
     /// `report.html` goes up beside `stats.json`.
     pub fn push_report(&self) -> Result<()> {
         self.remote.push_file("report.html")
+    }
+
+    /// True when the bucket holds a report.
+    pub fn has_report(&self) -> Result<bool> {
+        self.remote.exists("report.html")
     }
 
     /// A report of an earlier run, not rebuilt by this one, is removed (looked for

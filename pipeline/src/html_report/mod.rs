@@ -23,7 +23,7 @@ const EXAMPLES: usize = 3;
 
 /// Part files per table the histograms, clusters and examples read at most (spread over
 /// the table), so a report of a 1 TB run reads a bounded sample; the funnel is exact.
-const SAMPLE_FILES: usize = 16;
+pub const SAMPLE_FILES: usize = 16;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -746,6 +746,21 @@ fn against(s: &mut String, a: &Path, out: &Path) -> Result<()> {
 
 /// [`build`], with a comparison against an earlier run when `a` is given.
 pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
+    build_with(out, a, None)
+}
+
+/// The report of a run whose folder holds only a sample of its part files (a cluster's
+/// `finalize` pulled them from the bucket); `parts`: each table's part count there, so
+/// the page says how many it read.
+pub fn build_sampled(out: &Path, parts: &BTreeMap<String, usize>) -> Result<String> {
+    build_with(out, None, Some(parts))
+}
+
+fn build_with(
+    out: &Path,
+    a: Option<&Path>,
+    parts: Option<&BTreeMap<String, usize>>,
+) -> Result<String> {
     let path = out.join("stats.json");
     let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
     let stats: RunStats = serde_json::from_slice(&bytes)
@@ -776,7 +791,8 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
         })
         .filter_map(|(name, dir)| {
             let files = part_files(&dir);
-            let n = files.len();
+            let here = files.len();
+            let n = parts.and_then(|p| p.get(&name).copied()).unwrap_or(here);
             let k = sample_files(files, SAMPLE_FILES).len();
             (k < n).then(|| format!("{name} ({k} of {n} part files)"))
         })
