@@ -183,7 +183,7 @@ pub fn k8s(job: &LoadedJob, job_path: &Path, run: &str) -> Result<Vec<ScriptFile
         let parallelism = cfg.parallelism.unwrap_or(step.tasks).min(step.tasks).max(1);
         let _ = writeln!(
             y,
-            "spec:\n  completionMode: Indexed\n  completions: {}\n  parallelism: {parallelism}\n  backoffLimitPerIndex: 3\n  maxFailedIndexes: 0\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: taojin\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: taojin\n          image: {}",
+            "spec:\n  completionMode: Indexed\n  completions: {}\n  parallelism: {parallelism}\n  backoffLimitPerIndex: 3\n  maxFailedIndexes: 0\n  podFailurePolicy:\n    rules:\n      - action: FailJob\n        onExitCodes:\n          containerName: taojin\n          operator: In\n          values: [4]\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: taojin\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: taojin\n          image: {}",
             step.tasks,
             yaml_str(&image)
         );

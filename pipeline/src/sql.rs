@@ -60,17 +60,22 @@ pub fn queries(
     out: &Path,
     make: impl FnOnce(&[String]) -> Vec<String>,
 ) -> Result<Vec<Vec<RecordBatch>>> {
-    queries_over(out, None, make)
+    queries_over(out, None, None, make)
 }
 
+/// Part files chosen per table (`stage`, `stage_removed`), read instead of the folder's.
+pub type Picked = std::collections::BTreeMap<String, Vec<std::path::PathBuf>>;
+
 /// [`queries`] over at most `max_files` part files per table, spread evenly over its
-/// files: a bounded sample for summaries of very large runs.
+/// files: a bounded sample for summaries of very large runs. A table in `picked` reads
+/// those files instead (a sample made elsewhere, e.g. from a bucket's listing).
 pub fn queries_sampled(
     out: &Path,
     max_files: usize,
+    picked: Option<&Picked>,
     make: impl FnOnce(&[String]) -> Vec<String>,
 ) -> Result<Vec<Vec<RecordBatch>>> {
-    queries_over(out, Some(max_files.max(1)), make)
+    queries_over(out, Some(max_files.max(1)), picked, make)
 }
 
 /// The part files of a folder, sorted.
@@ -99,6 +104,7 @@ pub fn sample_files(files: Vec<std::path::PathBuf>, n: usize) -> Vec<std::path::
 fn queries_over(
     out: &Path,
     sample: Option<usize>,
+    picked: Option<&Picked>,
     make: impl FnOnce(&[String]) -> Vec<String>,
 ) -> Result<Vec<Vec<RecordBatch>>> {
     let tables = stage_tables(out)?;
@@ -131,10 +137,15 @@ fn queries_over(
                         .map_err(df_err)?;
                     }
                     Some(n) => {
-                        let picked: Vec<String> = sample_files(part_files(&folder), n)
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect();
+                        let files = match picked.and_then(|p| p.get(&table)) {
+                            Some(files) => files.clone(),
+                            None => sample_files(part_files(&folder), n),
+                        };
+                        if files.is_empty() {
+                            continue;
+                        }
+                        let picked: Vec<String> =
+                            files.iter().map(|p| p.display().to_string()).collect();
                         let df = ctx
                             .read_parquet(picked, ParquetReadOptions::default())
                             .await

@@ -36,7 +36,12 @@ DOCS = re.compile(r"\((\d+) docs in, (\d+) bytes in\)")
 
 class JobFailed(RuntimeError):
     """The job could not start, or a task still failed after its retries (the message
-    names the step and task and ends with the task's stderr tail)."""
+    names the step and task and ends with the task's stderr tail). `in_use`: a task was
+    refused because another run holds the output."""
+
+    def __init__(self, message, in_use=False):
+        super().__init__(message)
+        self.in_use = in_use
 
 
 def _remote_parts():
@@ -226,7 +231,7 @@ class _Step:
         elif result is not None and result["rc"] == IN_USE:
             # Another run holds the output: a retry cannot get in before that run ends.
             raise JobFailed(f"step {self.name}, task {i} of {self.n}: the output is in use; "
-                            f"{error}")
+                            f"{error}", in_use=True)
         elif attempt < self.max_retries:
             self.progress.retries += 1
             delay = min(self.backoff * 2 ** attempt, MAX_BACKOFF_S)
@@ -380,7 +385,7 @@ def main(argv=None):
                           args.cluster_run)
     except JobFailed as e:
         print(f"taojin_ray: {e}", file=sys.stderr)
-        return 1
+        return IN_USE if e.in_use else 1
     if args.summary:
         with open(args.summary, "w") as f:
             json.dump(summary, f, indent=2)

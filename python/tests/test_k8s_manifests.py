@@ -63,6 +63,9 @@ def test_manifests_are_indexed_jobs(tmp_path):
         assert 1 <= spec["parallelism"] <= min(2, spec["completions"])
         pod = spec["template"]["spec"]
         assert pod["restartPolicy"] == "Never"
+        # Exit 4 (another run holds the output) fails the Job at once: a retry cannot pass.
+        assert spec["podFailurePolicy"]["rules"] == [
+            {"action": "FailJob", "onExitCodes": {"containerName": "taojin", "operator": "In", "values": [4]}}]
         (c,) = pod["containers"]
         assert c["image"] == "registry.example/taojin:0.1"
         assert all(isinstance(a, str) for a in c["command"] + c["args"])

@@ -200,7 +200,7 @@ def test_another_cluster_run_holding_the_output_is_refused_until_carried_on(clus
     subprocess.run([BIN, "run", str(d / "job.toml"), "--stage", "prepare", "--task", "0",
                     "--cluster-run", "slurm-7"], check=True, capture_output=True, cwd=d)
     rc, _, err = _driver(cluster, d)
-    assert rc == 1
+    assert rc == 4
     # Refused at once (exit 4, in use), not retried.
     assert "step prepare, task 0 of 1: the output is in use; exit status 4" in err, err
     assert "give `--cluster-run slurm-7`" in err and "retry" not in err, err

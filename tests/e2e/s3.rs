@@ -428,10 +428,20 @@ fn a_cluster_report_says_how_many_of_the_bucket_parts_it_read() {
         ),
     );
     let plan = ok(taojin_s3(&ws, &["plan", "job.toml"], &[]));
+    // `finalize` runs where normalize's task 1 ran: that part is here, and not read
+    // unless the sample picks it.
+    let holder = ws.path("node-normalize-1");
+    let mut before = 0;
     for (step, tasks) in plan_steps(&plan) {
+        if step == "finalize" {
+            before = parquet_files(&holder);
+        }
         let children: Vec<_> = (0..tasks)
             .map(|t| {
-                let node = ws.path(&format!("node-{}-{t}", step.replace(':', "-")));
+                let node = match &step[..] {
+                    "finalize" => holder.clone(),
+                    _ => ws.path(&format!("node-{}-{t}", step.replace(':', "-"))),
+                };
                 spawn_worker(ws.dir.path(), &step, t, &node)
             })
             .collect();
@@ -441,6 +451,12 @@ fn a_cluster_report_says_how_many_of_the_bucket_parts_it_read() {
     assert!(
         report.contains("normalize (10 of 20 part files)"),
         "{report}"
+    );
+    assert!(before > 0);
+    assert_eq!(
+        parquet_files(&holder),
+        before,
+        "only what was pulled is removed"
     );
 }
 

@@ -735,7 +735,9 @@ impl Worker<'_> {
         let page = match (self.job.spec.job.report, &self.sync) {
             (false, _) => None,
             // The outputs are those of the bucket's report: it stays, nothing is pulled.
-            (true, Some(s)) if !changed && !every_part() && s.has_report()? => return Ok(()),
+            (true, Some(s)) if !changed && !every_part() && s.has_report_or_say() => {
+                return Ok(());
+            }
             // A cluster's finalize: the parts are in the bucket; the report's sample comes down.
             (true, Some(s)) if !every_part() => {
                 let sample = s.pull_report_sample(
@@ -744,11 +746,9 @@ impl Worker<'_> {
                     sync::REPORT_SAMPLE_BYTES,
                 );
                 match sample {
-                    Ok(Some(sample)) => {
-                        let page = crate::html_report::build_sampled(&plan.output, &sample.parts);
-                        for p in &sample.pulled {
-                            let _ = std::fs::remove_file(p);
-                        }
+                    Ok(Some(pulled)) => {
+                        let page = crate::html_report::build_sampled(&plan.output, &pulled.sample);
+                        pulled.remove_pulled();
                         page.inspect_err(|e| tracing::warn!("report.html not written: {e}"))
                             .ok()
                     }

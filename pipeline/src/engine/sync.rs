@@ -22,11 +22,26 @@ pub const REPORT_SAMPLE_BYTES: u64 = 1 << 30;
 
 /// What [`S3Sync::pull_report_sample`] brought down.
 pub struct ReportSample {
-    /// The bucket's part count per table (`stage`, `stage_removed`): the report says
-    /// how many of them it read.
-    pub parts: std::collections::BTreeMap<String, usize>,
-    /// Files this pull created, removed again once the report is built.
+    /// The files the report reads and each table's part count in the bucket.
+    pub sample: crate::html_report::Sample,
+    /// Files and folders this pull created, removed again once the report is built.
     pub pulled: Vec<std::path::PathBuf>,
+}
+
+impl ReportSample {
+    /// Removes what the pull created (files first, then the folders it made if empty).
+    pub fn remove_pulled(&self) {
+        remove_created(&self.pulled);
+    }
+}
+
+fn remove_created(paths: &[std::path::PathBuf]) {
+    for p in paths {
+        let _ = match p.is_dir() {
+            true => std::fs::remove_dir(p),
+            false => std::fs::remove_file(p),
+        };
+    }
 }
 
 impl S3Sync {
@@ -123,17 +138,22 @@ impl S3Sync {
     }
 
     /// For the report of a run whose parts are in the bucket only (a cluster's
-    /// `finalize`): pulls the part files the report reads, each table's sample as
-    /// [`crate::sql::sample_files`] picks it from the bucket's sorted listing (so the
-    /// report reads exactly these), and the shards' manifest. `None`, with nothing
-    /// pulled, when that sample is over `budget` bytes.
+    /// `finalize`): pulls the part files the report will read, each table's sample as
+    /// [`crate::sql::sample_files`] picks it from the bucket's sorted listing, and the
+    /// shards' manifest. `None`, with nothing pulled, when that sample is over `budget`
+    /// bytes; on an error what was pulled is removed again.
     pub fn pull_report_sample(
         &self,
         plan: &Plan,
         per_table: usize,
         budget: u64,
     ) -> Result<Option<ReportSample>> {
-        let mut parts = std::collections::BTreeMap::new();
+        use std::path::PathBuf;
+        let root = plan.output.clone();
+        let mut sample = crate::html_report::Sample {
+            picked: Default::default(),
+            parts: Default::default(),
+        };
         let mut wanted = std::collections::HashSet::new();
         let mut bytes = 0u64;
         for st in &plan.stages {
@@ -143,17 +163,20 @@ impl S3Sync {
                 (format!("{name}_removed"), format!("{name}/removed")),
             ] {
                 let listed = self.remote.parts(&dir)?;
-                parts.insert(table, listed.len());
-                let sizes: std::collections::HashMap<std::path::PathBuf, u64> = listed
+                sample.parts.insert(table.clone(), listed.len());
+                let sizes: std::collections::HashMap<PathBuf, u64> = listed
                     .iter()
-                    .map(|(rel, size)| (std::path::PathBuf::from(rel), *size))
+                    .map(|(rel, size)| (PathBuf::from(rel), *size))
                     .collect();
-                let paths: Vec<std::path::PathBuf> =
-                    listed.into_iter().map(|(rel, _)| rel.into()).collect();
-                for p in crate::sql::sample_files(paths, per_table) {
-                    bytes += sizes.get(&p).copied().unwrap_or(0);
+                let paths: Vec<PathBuf> = listed.into_iter().map(|(rel, _)| rel.into()).collect();
+                let picked = crate::sql::sample_files(paths, per_table);
+                for p in &picked {
+                    bytes += sizes.get(p).copied().unwrap_or(0);
                     wanted.insert(p.to_string_lossy().into_owned());
                 }
+                sample
+                    .picked
+                    .insert(table, picked.iter().map(|p| root.join(p)).collect());
             }
         }
         if bytes > budget {
@@ -165,20 +188,40 @@ impl S3Sync {
             );
             return Ok(None);
         }
-        let root = plan.output.clone();
-        let pulled: Vec<std::path::PathBuf> = wanted
+        // What this pull creates: the sampled files missing here (and their folders), the
+        // manifest; folders last, so that removing in order empties them first.
+        let mut pulled: Vec<PathBuf> = wanted
             .iter()
             .map(|rel| root.join(rel))
+            .chain([root.join("shards/manifest.json")])
             .filter(|p| !p.exists())
             .collect();
         for st in &plan.stages {
-            self.remote
-                .pull(st.spec.name(), &|rel| wanted.contains(rel))?;
+            let removed = root.join(st.spec.name()).join("removed");
+            if !removed.exists() {
+                pulled.push(removed);
+            }
         }
         let shards = root.join("shards");
-        std::fs::create_dir_all(&shards).map_err(PipelineError::io(&shards))?;
-        self.remote.pull_file("shards/manifest.json")?;
-        Ok(Some(ReportSample { parts, pulled }))
+        if !shards.exists() {
+            pulled.push(shards.clone());
+        }
+        let pull = || -> Result<()> {
+            for st in &plan.stages {
+                self.remote
+                    .pull(st.spec.name(), &|rel| wanted.contains(rel))?;
+            }
+            std::fs::create_dir_all(&shards).map_err(PipelineError::io(&shards))?;
+            self.remote.pull_file("shards/manifest.json")?;
+            Ok(())
+        };
+        match pull() {
+            Ok(()) => Ok(Some(ReportSample { sample, pulled })),
+            Err(e) => {
+                remove_created(&pulled);
+                Err(e)
+            }
+        }
     }
 
     /// After `finalize`: `stats.json` goes up.
@@ -208,9 +251,13 @@ impl S3Sync {
         self.remote.push_file("report.html")
     }
 
-    /// True when the bucket holds a report.
-    pub fn has_report(&self) -> Result<bool> {
-        self.remote.exists("report.html")
+    /// True when the bucket holds a report, or when it cannot tell (said in a warning:
+    /// a report never fails the run, and a kept one is only ever one of these configs).
+    pub fn has_report_or_say(&self) -> bool {
+        self.remote.exists("report.html").unwrap_or_else(|e| {
+            tracing::warn!("report.html in the bucket: {e}; keeping it");
+            true
+        })
     }
 
     /// A report of an earlier run, not rebuilt by this one, is removed (looked for

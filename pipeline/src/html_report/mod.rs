@@ -14,7 +14,7 @@ use taojin_schemas::manifest::Manifest;
 use taojin_schemas::{RunStats, StageStats};
 
 use crate::error::{PipelineError, Result};
-use crate::sql::{json_rows as rows, part_files, queries_sampled, sample_files};
+use crate::sql::{Picked, json_rows as rows, part_files, queries_sampled, sample_files};
 
 mod thresholds;
 
@@ -119,7 +119,11 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// The aggregates the page needs, by key, for the tables that exist.
-fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<String, Value>>>> {
+fn aggregates(
+    out: &Path,
+    stats: &RunStats,
+    picked: Option<&Picked>,
+) -> Result<BTreeMap<String, Vec<Map<String, Value>>>> {
     let by_kind = |k: &str| {
         stats
             .stages
@@ -129,7 +133,7 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
     };
     let last = stats.stages.last().map(|s| s.name.clone());
     let mut keys: Vec<(String, String)> = Vec::new();
-    let results = queries_sampled(out, SAMPLE_FILES, |tables| {
+    let results = queries_sampled(out, SAMPLE_FILES, picked, |tables| {
         let mut qs = Vec::new();
         let mut add = |key: &str, table: &str, sql: String| {
             if tables.iter().any(|t| t == table) {
@@ -250,7 +254,7 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
     for ((k, _), b) in keys.iter().zip(results) {
         map.insert(k.clone(), rows(&b)?);
     }
-    add_heads(out, &keys, &mut map)?;
+    add_heads(out, picked, &keys, &mut map)?;
     Ok(map)
 }
 
@@ -259,6 +263,7 @@ fn aggregates(out: &Path, stats: &RunStats) -> Result<BTreeMap<String, Vec<Map<S
 /// part file, so it is decoded once per table, not once per example query.
 fn add_heads(
     out: &Path,
+    picked: Option<&Picked>,
     keys: &[(String, String)],
     map: &mut BTreeMap<String, Vec<Map<String, Value>>>,
 ) -> Result<()> {
@@ -270,7 +275,7 @@ fn add_heads(
     }
     wanted.retain(|_, ids| !ids.is_empty());
     let tables: Vec<&str> = wanted.keys().copied().collect();
-    let results = queries_sampled(out, SAMPLE_FILES, |_| {
+    let results = queries_sampled(out, SAMPLE_FILES, picked, |_| {
         wanted
             .iter()
             .map(|(table, ids)| {
@@ -749,23 +754,27 @@ pub fn build_against(out: &Path, a: Option<&Path>) -> Result<String> {
     build_with(out, a, None)
 }
 
-/// The report of a run whose folder holds only a sample of its part files (a cluster's
-/// `finalize` pulled them from the bucket); `parts`: each table's part count there, so
-/// the page says how many it read.
-pub fn build_sampled(out: &Path, parts: &BTreeMap<String, usize>) -> Result<String> {
-    build_with(out, None, Some(parts))
+/// The part files a report reads per table when they were picked elsewhere (a cluster's
+/// `finalize` pulled this sample from the bucket), and how many each table has there.
+pub struct Sample {
+    /// The files read, per table (`stage`, `stage_removed`).
+    pub picked: Picked,
+    /// Each table's part count where the run keeps them.
+    pub parts: BTreeMap<String, usize>,
 }
 
-fn build_with(
-    out: &Path,
-    a: Option<&Path>,
-    parts: Option<&BTreeMap<String, usize>>,
-) -> Result<String> {
+/// The report of a run whose folder holds `sample` of its part files (and maybe others,
+/// which are not read): the page reads exactly those and says how many of the parts.
+pub fn build_sampled(out: &Path, sample: &Sample) -> Result<String> {
+    build_with(out, None, Some(sample))
+}
+
+fn build_with(out: &Path, a: Option<&Path>, sample: Option<&Sample>) -> Result<String> {
     let path = out.join("stats.json");
     let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
     let stats: RunStats = serde_json::from_slice(&bytes)
         .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
-    let agg = aggregates(out, &stats)?;
+    let agg = aggregates(out, &stats, sample.map(|s| &s.picked))?;
     let mut s = String::new();
     let _ = write!(
         s,
@@ -790,10 +799,15 @@ fn build_with(
             ]
         })
         .filter_map(|(name, dir)| {
-            let files = part_files(&dir);
-            let here = files.len();
-            let n = parts.and_then(|p| p.get(&name).copied()).unwrap_or(here);
-            let k = sample_files(files, SAMPLE_FILES).len();
+            let (k, n) =
+                match sample.and_then(|s| Some((s.picked.get(&name)?, s.parts.get(&name)?))) {
+                    Some((picked, &n)) => (picked.len(), n),
+                    None => {
+                        let files = part_files(&dir);
+                        let n = files.len();
+                        (sample_files(files, SAMPLE_FILES).len(), n)
+                    }
+                };
             (k < n).then(|| format!("{name} ({k} of {n} part files)"))
         })
         .collect();
