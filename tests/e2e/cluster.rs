@@ -118,6 +118,23 @@ fn slurm_array_tasks_give_the_bytes_of_a_local_run() {
 
     for (i, s) in scripts.iter().enumerate() {
         if i == 1 {
+            // The prepare script submitted again joins this run: what its workers may be
+            // writing (a part, the shards being built) stays.
+            let live = [
+                "out/normalize/.part-00000.parquet.tmp-live",
+                "out/.shards.tmp-live/train-00000.arrow",
+            ]
+            .map(|f| ws.path(f));
+            for f in &live {
+                std::fs::create_dir_all(f.parent().expect("parent")).expect("dir");
+                std::fs::write(f, b"being written").expect("tmp");
+            }
+            run_array(&scripts[0], None);
+            for f in &live {
+                assert!(f.exists(), "{}", f.display());
+            }
+            std::fs::remove_file(&live[0]).expect("rm");
+            std::fs::remove_dir_all(ws.path("out/.shards.tmp-live")).expect("rm");
             // This run holds the output: the other run's prepare and steps are refused
             // before they touch a file, and its finalize leaves this run's lock.
             let lock = std::fs::read(ws.path("out/_lock.json")).expect("lock");

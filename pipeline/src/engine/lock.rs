@@ -160,6 +160,7 @@ pub struct OutputLock {
     /// What this run wrote: a release removes the lock only while it still says this.
     me: LockInfo,
     release_on_drop: bool,
+    joined: bool,
 }
 
 /// This machine's host name (what a lock records and a stale-lock check compares).
@@ -252,14 +253,15 @@ impl OutputLock {
         run: Option<&str>,
     ) -> Result<OutputLock> {
         let me = LockInfo::new(holder, config, run);
-        let lock = |release_on_drop| OutputLock {
+        let lock = |release_on_drop, joined| OutputLock {
             held: place.held(),
             me: me.clone(),
             release_on_drop,
+            joined,
         };
         for _ in 0..3 {
             if place.create(&me)? {
-                return Ok(lock(holder == "local"));
+                return Ok(lock(holder == "local", false));
             }
             let held = match place.read()? {
                 None => continue,
@@ -267,7 +269,7 @@ impl OutputLock {
                 Some(None) => return Err(unparsable(&place.name())),
             };
             if holder == "cluster" && held.is_cluster_run(config, run) {
-                return Ok(lock(false));
+                return Ok(lock(false, true));
             }
             if held.is_stale() {
                 tracing::warn!(lock = %place.name(), "breaking the stale lock of a {}", held.describe());
@@ -284,6 +286,12 @@ impl OutputLock {
             "{}: could not take the lock",
             place.name()
         )))
+    }
+
+    /// True when a cluster step found its run's lock already taken: that run's other
+    /// workers may be writing now.
+    pub fn joined(&self) -> bool {
+        self.joined
     }
 
     /// Checks that a cluster step may write: no lock, or the cluster lock of its config
@@ -321,9 +329,7 @@ fn refused(name: &str, held: &LockInfo, step_config: Option<&str>) -> PipelineEr
     let same_config = held.holder == "cluster" && step_config == Some(held.config.as_str());
     let resume = match (same_config, &held.run) {
         (false, _) => String::new(),
-        (true, Some(id)) => format!(
-            " (or, to carry on that run once none of its workers runs, give `--cluster-run {id}`)"
-        ),
+        (true, Some(id)) => format!(" (or, to carry on that run, give `--cluster-run {id}`)"),
         (true, None) => " (or, to carry on that run, run its steps without `--cluster-run`)".into(),
     };
     PipelineError::InUse(format!(
@@ -394,10 +400,11 @@ mod tests {
         let taken = OutputLock::acquire(LockPlace::Local(dir.path()), "local", "ddd", None)?;
         assert_eq!(holder()?, Some("ddd".into()));
         drop(taken);
-        // Cluster workers of one config and run share; another config or run is refused.
+        // Cluster workers of one config and run share (the second joins the first's
+        // lock); another config or run is refused.
         let here = || LockPlace::Local(dir.path());
-        OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?;
-        OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?;
+        assert!(!OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?.joined());
+        assert!(OutputLock::acquire(here(), "cluster", "eee", Some("r1"))?.joined());
         OutputLock::check_cluster(here(), "eee", Some("r1"))?;
         assert!(OutputLock::check_cluster(here(), "fff", Some("r1")).is_err());
         assert!(OutputLock::acquire(here(), "local", "eee", None).is_err());

@@ -33,7 +33,7 @@ use crate::stages::MapStage;
 use crate::task::{StageImpl, StageRun, TaskInput, run_task};
 use crate::writer::{parquet_properties, remove_tmp_files, remove_tmp_siblings, write_atomic};
 use memory::{StagePeaks, limit_allocator_arenas, release_free_memory};
-use stage_dir::StageDir;
+use stage_dir::{Leftovers, StageDir};
 pub use steps::{Phase, Step, assigned, pending, steps};
 use sync::S3Sync;
 
@@ -73,7 +73,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
     };
     let _lock = lock::OutputLock::acquire(place, "local", &config_of(job), None)?;
     tracing::info!(job = %job.spec.job.name, tasks = plan.splits.len(), threads = worker.pool.current_num_threads(), "planned");
-    worker.prepare(&plan, opts.force)?;
+    worker.prepare(&plan, opts.force, Leftovers::Remove)?;
     let mut ran = vec![0usize; plan.stages.len()];
     let mut seconds = vec![0f64; plan.stages.len()];
     // Stages where this run did work, the apply aside: a reduce rerun after its apply
@@ -117,7 +117,7 @@ pub fn run(job: &LoadedJob, opts: &RunOptions) -> Result<RunStats> {
         if step.phase == Phase::Setup {
             // The setup wrote a file the stage's config hash covers (the tokenizer).
             crate::plan::rehash(job, &mut plan)?;
-            worker.prepare_stages(&plan, &[step.stage], false)?;
+            worker.prepare_stages(&plan, &[step.stage], false, Leftovers::Remove)?;
             built = None;
         }
         if step.finishes_stage() {
@@ -177,15 +177,21 @@ pub fn run_step(
         Some(r) => lock::LockPlace::Remote(r),
         None => lock::LockPlace::Local(&plan.output),
     };
+    // A prepare that joins its run's lock (a resubmitted script) may run beside that
+    // run's workers: it keeps what they may be writing.
+    let mut leftovers = Leftovers::Remove;
     if step.phase == Phase::Prepare {
         std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
-        lock::OutputLock::acquire(place(), "cluster", &config_of(job), cluster_run)?;
+        let lock = lock::OutputLock::acquire(place(), "cluster", &config_of(job), cluster_run)?;
+        if lock.joined() {
+            leftovers = Leftovers::Keep;
+        }
     } else {
         lock::OutputLock::check_cluster(place(), &config_of(job), cluster_run)?;
     }
     match step.phase {
         Phase::Prepare => {
-            worker.prepare(&plan, false)?;
+            worker.prepare(&plan, false, leftovers)?;
             Ok(format!("prepared {} stage folders", plan.stages.len()))
         }
         Phase::Finalize => {
@@ -214,7 +220,8 @@ pub fn run_step(
             worker.run_step(&plan, step, &mine, &mut None, false)?;
             let mut plan = plan;
             crate::plan::rehash(job, &mut plan)?;
-            worker.prepare_stages(&plan, &[step.stage], false)?;
+            // Kept: a resubmitted setup may run while that stage's workers write.
+            worker.prepare_stages(&plan, &[step.stage], false, Leftovers::Keep)?;
             Ok(format!("{}: set up", step.name))
         }
         _ => {
@@ -341,27 +348,42 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// The `prepare` step: what dead writers left is removed, every stage folder made
-    /// ready.
-    fn prepare(&self, plan: &Plan, force: bool) -> Result<()> {
+    /// The `prepare` step: every stage folder made ready, and what dead writers left
+    /// removed unless `leftovers` keeps it.
+    fn prepare(&self, plan: &Plan, force: bool, leftovers: Leftovers) -> Result<()> {
         std::fs::create_dir_all(&plan.output).map_err(PipelineError::io(&plan.output))?;
         if let Some(s) = &self.sync {
-            let aborted = s.abort_stale_uploads()?;
+            let aborted = match leftovers {
+                Leftovers::Remove => s.abort_stale_uploads()?,
+                Leftovers::Keep => 0,
+            };
             tracing::info!(output = %s.url(), staging = %plan.output.display(), aborted, "output on S3");
         }
-        remove_output_tmp_files(self.job, plan)?;
+        if leftovers == Leftovers::Remove {
+            remove_output_tmp_files(self.job, plan)?;
+        }
         let all: Vec<usize> = (0..plan.stages.len()).collect();
-        self.prepare_stages(plan, &all, force)
+        self.prepare_stages(plan, &all, force, leftovers)
     }
 
     /// Makes `stages`' folders ready under `plan` (after a setup step changed one
     /// stage's config hash, that stage alone).
-    fn prepare_stages(&self, plan: &Plan, stages: &[usize], force: bool) -> Result<()> {
+    fn prepare_stages(
+        &self,
+        plan: &Plan,
+        stages: &[usize],
+        force: bool,
+        leftovers: Leftovers,
+    ) -> Result<()> {
         if let Some(s) = &self.sync {
             s.before_prepare(plan, stages, force)?;
         }
         for &i in stages {
-            StageDir::new(&plan.output, &plan.stages[i]).prepare(&plan.stages[i], force)?;
+            StageDir::new(&plan.output, &plan.stages[i]).prepare(
+                &plan.stages[i],
+                force,
+                leftovers,
+            )?;
         }
         if let Some(s) = &self.sync {
             s.after_prepare(plan, stages)?;

@@ -29,6 +29,17 @@ use crate::writer::{remove_tmp_files, write_atomic};
 /// never reused: it is part of every config hash, and `_stage.json` records it.
 pub const FORMAT_VERSION: u32 = 4;
 
+/// What a `prepare` does with what writers left: temporary files (and, with an `s3://`
+/// output, unfinished multipart uploads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftovers {
+    /// Removed: no writer of this output is alive (a new run holds the lock).
+    Remove,
+    /// Kept: the step joined a cluster run whose workers may be writing them now. A dead
+    /// worker's stay until the next run's `prepare`; nothing reads a temporary name.
+    Keep,
+}
+
 /// `<stage>/_stage.json`: which config the stage folder holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageMeta {
@@ -223,8 +234,9 @@ impl StageDir {
     }
 
     /// Makes the folder ready: wiped when `force` or when it holds another config (or
-    /// format), subfolders created, temporary files of dead writers deleted.
-    pub fn prepare(&self, planned: &PlannedStage, force: bool) -> Result<()> {
+    /// format), subfolders created, temporary files of dead writers deleted unless
+    /// `leftovers` keeps them.
+    pub fn prepare(&self, planned: &PlannedStage, force: bool, leftovers: Leftovers) -> Result<()> {
         let matches = self.is_prepared(planned);
         if self.dir.exists() && (force || !matches) {
             if !force {
@@ -233,7 +245,9 @@ impl StageDir {
             fs::remove_dir_all(&self.dir).map_err(PipelineError::io(&self.dir))?;
         }
         self.create_subdirs()?;
-        remove_tmp_files(&self.dir)?;
+        if leftovers == Leftovers::Remove {
+            remove_tmp_files(&self.dir)?;
+        }
         if force || !matches {
             self.write_meta(&StageMeta::of(planned))?;
         }
