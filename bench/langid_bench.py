@@ -7,6 +7,9 @@ stats.json (it reads the normalized Parquet, identifies, and writes Parquet), wi
 and with every paragraph classified (closest to the peer's whole-document predict).
 Peer: fasttext_lid.py (fasttext-predict, lid.176.ftz, one thread, whole document with
 newlines as spaces); its lid_mb_per_s covers prediction only. Medians of --repeat runs.
+Also the whole taojin process of a fresh normalize → langid run (1 thread, sample 64: start,
+model load, read, both stages, report) against the peer's read + LID seconds, as a
+held-out comparison times it.
 """
 
 import argparse
@@ -16,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def run_taojin(taojin, corpus, model, work, threads, max_paragraphs, repeat):
@@ -38,7 +42,19 @@ def run_taojin(taojin, corpus, model, work, threads, max_paragraphs, repeat):
             stage = json.load(f)["stages"][1]
         secs.append(stage["seconds"])
     s = statistics.median(secs)
-    return {"docs_per_s": round(stage["docs_in"] / s, 1), "mb_per_s": round(stage["bytes_in"] / 1e6 / s, 2), "seconds": round(s, 3)}
+    whole = []
+    if threads == 1 and max_paragraphs == 64:
+        for _ in range(repeat):
+            subprocess.run(["rm", "-rf", out], check=True)
+            start = time.perf_counter()
+            subprocess.run([taojin, "run", job, "--threads", "1"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            whole.append(time.perf_counter() - start)
+        with open(os.path.join(out, "stats.json")) as f:
+            in_mb = json.load(f)["stages"][0]["bytes_in"] / 1e6
+        whole = [{"tool": "taojin whole process", "threads": 1, "paragraphs": "sample 64", "docs_per_s": "-",
+                  "mb_per_s": round(in_mb / statistics.median(whole), 2), "seconds": round(statistics.median(whole), 3)}]
+    return whole, {"docs_per_s": round(stage["docs_in"] / s, 1), "mb_per_s": round(stage["bytes_in"] / 1e6 / s, 2), "seconds": round(s, 3)}
 
 
 def main():
@@ -55,8 +71,9 @@ def main():
     rows = []
     for mp in (64, 1_000_000):
         for threads in (1, cores):
-            r = run_taojin(a.taojin, corpus, model, work, threads, mp, a.repeat)
+            whole, r = run_taojin(a.taojin, corpus, model, work, threads, mp, a.repeat)
             rows.append({"tool": "taojin", "threads": threads, "paragraphs": "sample 64" if mp == 64 else "all", **r})
+            rows.extend(whole)
     peer = None
     if a.peers and os.path.exists(os.path.join(a.peers, ".venv/bin/python")):
         runs = []
@@ -69,10 +86,17 @@ def main():
         dps = statistics.median(r["docs_per_s"] for r in runs)
         peer = {"tool": "fasttext-predict (Python)", "threads": 1, "paragraphs": "whole doc", "docs_per_s": dps, "mb_per_s": mbps, "seconds": "-"}
         rows.append(peer)
+        # Its read + decompress + parse + LID seconds, beside taojin's whole process.
+        read_lid = statistics.median(r["seconds"] for r in runs)
+        rows.append({"tool": "fasttext-predict read+LID", "threads": 1, "paragraphs": "whole doc", "docs_per_s": "-",
+                     "mb_per_s": round(runs[0]["bytes_in"] / 1e6 / read_lid, 2), "seconds": round(read_lid, 3)})
     print(f"langid on {a.corpus}; {cores} cores; median of {a.repeat}; load average {os.getloadavg()[0]:.2f}")
     header = ["tool", "threads", "paragraphs", "docs_per_s", "mb_per_s", "seconds", "per_core_vs_peer"]
     for r in rows:
         r["per_core_vs_peer"] = round(r["mb_per_s"] / r["threads"] / peer["mb_per_s"], 2) if peer else "-"
+    whole_rows = [r for r in rows if r["tool"] == "taojin whole process"]
+    if peer and whole_rows:
+        print(f"whole process: taojin / fasttext-predict read+LID = {whole_rows[0]['mb_per_s'] / rows[-1]['mb_per_s']:.2f}x")
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for r in rows:

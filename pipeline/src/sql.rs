@@ -114,7 +114,8 @@ fn queries_over(
             out.display()
         )));
     }
-    runtime()?.block_on(async {
+    let start = std::time::Instant::now();
+    let results = runtime()?.block_on(async {
         let ctx = SessionContext::new();
         let mut registered = Vec::new();
         for (name, dir) in &tables {
@@ -176,8 +177,16 @@ fn queries_over(
                 results.push(batches.map_err(df_err)?);
             }
         }
-        Ok(results)
-    })
+        Ok::<_, PipelineError>(results)
+    })?;
+    let seconds = start.elapsed().as_secs_f64();
+    tracing::debug!(
+        queries = results.len(),
+        seconds,
+        "queries over {}",
+        out.display()
+    );
+    Ok(results)
 }
 
 /// `xxh3(text)`: the 64-bit xxh3 of a string, for deterministic
@@ -207,9 +216,12 @@ fn xxh3_udf() -> datafusion::logical_expr::ScalarUDF {
     )
 }
 
+/// Threads DataFusion's queries run on.
+pub const QUERY_THREADS: usize = 2;
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(QUERY_THREADS)
         .enable_all()
         .build()
         .map_err(|e| PipelineError::Internal(format!("tokio: {e}")))
