@@ -101,6 +101,24 @@ pub fn sample_files(files: Vec<std::path::PathBuf>, n: usize) -> Vec<std::path::
     files.into_iter().step_by(step).collect()
 }
 
+/// The part files a sampled summary reads for `table` (held in `folder`): those `picked`
+/// names for it, else at most `max_files` of the folder's, evenly spaced; none when the
+/// folder has no part files. What [`queries_sampled`] registers, for readers of their own.
+pub fn sampled_parts(
+    folder: &Path,
+    table: &str,
+    max_files: usize,
+    picked: Option<&Picked>,
+) -> Vec<std::path::PathBuf> {
+    if !has_parts(folder) {
+        return Vec::new();
+    }
+    match picked.and_then(|p| p.get(table)) {
+        Some(files) => files.clone(),
+        None => sample_files(part_files(folder), max_files.max(1)),
+    }
+}
+
 fn queries_over(
     out: &Path,
     sample: Option<usize>,
@@ -138,10 +156,7 @@ fn queries_over(
                         .map_err(df_err)?;
                     }
                     Some(n) => {
-                        let files = match picked.and_then(|p| p.get(&table)) {
-                            Some(files) => files.clone(),
-                            None => sample_files(part_files(&folder), n),
-                        };
+                        let files = sampled_parts(&folder, &table, n, picked);
                         if files.is_empty() {
                             continue;
                         }

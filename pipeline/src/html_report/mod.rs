@@ -1,7 +1,8 @@
 //! `taojin report OUT`: one self-contained HTML page of a finished run — no script, no
 //! network, inline SVG only, so it opens on an air-gapped login node. Built from
-//! `stats.json`, the shards' manifest and a few DataFusion aggregates over the part
-//! files (histograms are `GROUP BY` buckets; examples are `LIMIT`ed): the funnel per stage
+//! `stats.json`, the shards' manifest, a few DataFusion aggregates over the part files
+//! (histograms are `GROUP BY` buckets) and one projected read of each table for the rule
+//! thresholds and removed examples (`read`): the funnel per stage
 //! and reason, languages, length and language-score distributions per language,
 //! duplicate clusters, the mix and the shards, removed examples per reason, timings.
 
@@ -14,12 +15,13 @@ use taojin_schemas::manifest::Manifest;
 use taojin_schemas::{RunStats, StageStats};
 
 use crate::error::{PipelineError, Result};
-use crate::sql::{Picked, json_rows as rows, part_files, queries_sampled, sample_files};
+use crate::sql::{
+    Picked, json_rows as rows, part_files, queries_sampled, sample_files, sampled_parts,
+};
 
+mod examples;
+mod read;
 mod thresholds;
-
-/// Removed examples shown per reason.
-const EXAMPLES: usize = 3;
 
 /// Part files per table the histograms, clusters and examples read at most (spread over
 /// the table), so a report of a 1 TB run reads a bounded sample; the funnel is exact.
@@ -204,9 +206,6 @@ fn aggregates(
                 }
             }
         }
-        for st in stats.stages.iter().filter(|st| !st.thresholds.is_empty()) {
-            thresholds::queries(st, &mut add);
-        }
         if let Some(m) = by_kind("minhash_dedup") {
             for (suffix, table) in [("", m.clone()), ("_removed", format!("{m}_removed"))] {
                 add(
@@ -232,27 +231,32 @@ fn aggregates(
                 ),
             );
         }
-        for st in &stats.stages {
-            for reason in st.docs_removed.keys() {
-                let table = format!("{}_removed", st.name);
-                let evidence = evidence_column(st, reason)
-                    .map(|c| format!(", '{c}' AS signal, \"{c}\" AS value"))
-                    .unwrap_or_default();
-                add(
-                    &format!("ex:{}:{reason}", st.name),
-                    &table,
-                    format!(
-                        "SELECT id, detail{evidence} FROM \"{table}\" WHERE reason = '{}' ORDER BY id LIMIT {EXAMPLES}",
-                        reason.replace('\'', "''")
-                    ),
-                );
-            }
-        }
         qs
     })?;
     let mut map = BTreeMap::new();
     for ((k, _), b) in keys.iter().zip(results) {
         map.insert(k.clone(), rows(&b)?);
+    }
+    // Thresholds (51 checks × two histograms and nearest rows) and removed examples (one
+    // per reason) were ~160 small queries, most of the report's time in planning: one
+    // read of each table's few columns does them.
+    for st in &stats.stages {
+        let dir = out.join(&st.name);
+        let removed = format!("{}_removed", st.name);
+        let removed_files = sampled_parts(&dir.join("removed"), &removed, SAMPLE_FILES, picked);
+        let mut found = examples::computed(st, &removed_files, |r| evidence_column(st, r))?;
+        if !st.thresholds.is_empty() {
+            let kept_files = sampled_parts(&dir, &st.name, SAMPLE_FILES, picked);
+            found.append(&mut thresholds::computed(st, &kept_files, &removed_files)?);
+        }
+        for (k, v) in found {
+            if k.starts_with("ex:") {
+                keys.push((k.clone(), removed.clone()));
+            } else if k.ends_with("_near") {
+                keys.push((k.clone(), st.name.clone()));
+            }
+            map.insert(k, v);
+        }
     }
     add_heads(out, picked, &keys, &mut map)?;
     Ok(map)

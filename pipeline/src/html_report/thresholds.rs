@@ -5,13 +5,18 @@
 //! two limits; looser brings back at most the documents this reason removed between
 //! them, fewer where another rule also catches them), and kept documents nearest it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type};
 use serde_json::{Map, Value};
-use taojin_schemas::{RunStats, StageStats, Threshold};
+use taojin_schemas::{RunStats, StageStats, Threshold, columns};
 
+use super::read::{scan, stored_value};
 use super::{esc, fmt_num, num, section, table, text};
+use crate::error::Result;
 
 /// Histogram bins: 20 across `[0, 2 × limit)`, the limit on the boundary after bin 9,
 /// and an overflow bin.
@@ -24,14 +29,6 @@ const NEAR: usize = 2;
 /// Aggregate rows by key, as the report's queries return them.
 pub(super) type Agg = BTreeMap<String, Vec<Map<String, Value>>>;
 
-fn quote(column: &str) -> String {
-    format!("\"{}\"", column.replace('"', "\"\""))
-}
-
-fn lit(v: f64) -> String {
-    format!("{v:?}")
-}
-
 fn width(t: &Threshold) -> f64 {
     if t.limit > 0.0 {
         2.0 * t.limit / BINS as f64
@@ -40,85 +37,211 @@ fn width(t: &Threshold) -> f64 {
     }
 }
 
-/// The conditions, over the column, for what moves when the threshold is made 10%
-/// stricter (kept documents it would remove) and 10% looser (documents removed on this
-/// side of the limit that it would keep), and for the rejecting side itself (a reason
-/// with a lower and an upper limit removes on both sides).
-fn moved(t: &Threshold) -> (String, String, String) {
-    let c = quote(&t.column);
-    let (l, lo, hi) = (lit(t.limit), lit(t.limit * 0.9), lit(t.limit * 1.1));
-    let (stricter, looser) = match t.op.as_str() {
-        // Removed below the limit: stricter raises it, looser lowers it.
-        "<" => (
-            format!("{c} >= {l} AND {c} < {hi}"),
-            format!("{c} >= {lo} AND {c} < {l}"),
-        ),
-        "<=" => (
-            format!("{c} > {l} AND {c} <= {hi}"),
-            format!("{c} > {lo} AND {c} <= {l}"),
-        ),
-        ">" => (
-            format!("{c} > {lo} AND {c} <= {l}"),
-            format!("{c} > {l} AND {c} <= {hi}"),
-        ),
-        _ => (
-            format!("{c} >= {lo} AND {c} < {l}"),
-            format!("{c} >= {l} AND {c} < {hi}"),
-        ),
-    };
-    (stricter, looser, format!("{c} {} {l}", t.op))
+/// Whether a threshold `limit` with `op` removes the value `v` (an unknown op reads as `>=`).
+fn rejects(op: &str, v: f64, limit: f64) -> bool {
+    match op {
+        "<" => v < limit,
+        "<=" => v <= limit,
+        ">" => v > limit,
+        _ => v >= limit,
+    }
 }
 
-/// The queries for `stage`'s thresholds, added through `add(key, table, sql)`.
-pub(super) fn queries(st: &StageStats, add: &mut dyn FnMut(&str, &str, String)) {
-    let (kept, removed) = (st.name.clone(), format!("{}_removed", st.name));
-    add(
-        &format!("thr:{}:total", st.name),
-        &kept,
-        format!("SELECT count(*) AS n FROM \"{kept}\""),
-    );
-    add(
-        &format!("thr:{}:total_removed", st.name),
-        &removed,
-        format!("SELECT count(*) AS n FROM \"{removed}\""),
-    );
-    for (i, t) in st.thresholds.iter().enumerate() {
-        let c = quote(&t.column);
-        let bucket = format!(
-            "CAST(least(greatest(floor({c} / {}), 0), {BINS}) AS BIGINT)",
-            lit(width(t))
-        );
-        let (stricter, looser, side) = moved(t);
-        let reason = t.reason.replace('\'', "''");
-        add(
-            &format!("thr:{}:{i}", st.name),
-            &kept,
-            format!(
-                "SELECT {bucket} AS b, count(*) AS n, sum(CASE WHEN {stricter} THEN 1 ELSE 0 END) AS m \
-                 FROM \"{kept}\" WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1"
-            ),
-        );
-        add(
-            &format!("thr:{}:{i}_removed", st.name),
-            &removed,
-            format!(
-                "SELECT {bucket} AS b, count(*) AS n, sum(CASE WHEN reason = '{reason}' AND {looser} THEN 1 ELSE 0 END) AS m, \
-                 sum(CASE WHEN reason = '{reason}' AND {side} THEN 1 ELSE 0 END) AS k \
-                 FROM \"{removed}\" WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1"
-            ),
-        );
-        if st.docs_removed.contains_key(&t.reason) {
-            add(
-                &format!("thr:{}:{i}_near", st.name),
-                &kept,
-                format!(
-                    "SELECT id, {c} AS v FROM \"{kept}\" \
-                     WHERE {c} IS NOT NULL ORDER BY abs({c} - {}), id LIMIT {NEAR}",
-                    lit(t.limit)
-                ),
-            );
+/// Where a value stands against a threshold and the same threshold 10% stricter and
+/// 10% looser.
+struct Moves<'a> {
+    op: &'a str,
+    limit: f64,
+    strict: f64,
+    loose: f64,
+}
+
+impl<'a> Moves<'a> {
+    fn new(t: &'a Threshold) -> Self {
+        let (up, down) = (t.limit * 1.1, t.limit * 0.9);
+        // A minimum (removed below it) is stricter raised; a maximum is stricter lowered.
+        let (strict, loose) = if t.op.starts_with('<') {
+            (up, down)
+        } else {
+            (down, up)
+        };
+        Moves {
+            op: &t.op,
+            limit: t.limit,
+            strict,
+            loose,
         }
     }
+
+    /// Removed by this threshold.
+    fn side(&self, v: f64) -> bool {
+        rejects(self.op, v, self.limit)
+    }
+
+    /// Kept now, removed 10% stricter.
+    fn stricter(&self, v: f64) -> bool {
+        !self.side(v) && rejects(self.op, v, self.strict)
+    }
+
+    /// Removed now, kept 10% looser.
+    fn looser(&self, v: f64) -> bool {
+        self.side(v) && !rejects(self.op, v, self.loose)
+    }
+}
+
+/// The histogram bin of `v`: `[0, BINS)` across `[0, 2 × limit)`, then the overflow bin.
+fn bin(v: f64, width: f64) -> usize {
+    (v / width).floor().clamp(0.0, BINS as f64) as usize
+}
+
+/// `column` of `batch` as f64 (integers and floats as stored), if the batch has it.
+fn values(batch: &RecordBatch, column: &str) -> Result<Option<(ArrayRef, Float64Array)>> {
+    let Some(c) = batch.column_by_name(column) else {
+        return Ok(None);
+    };
+    let f = arrow::compute::cast(c, &DataType::Float64)?;
+    Ok(Some((c.clone(), f.as_primitive::<Float64Type>().clone())))
+}
+
+/// Calls `each(i, stored, j, v)` for every threshold `i` of `ts` and row `j` of `batch`
+/// whose signal `v` is set and not NaN (`stored`: its column as stored); each column is
+/// cast once per batch, however many thresholds read it.
+fn each_signal(
+    batch: &RecordBatch,
+    ts: &[Threshold],
+    mut each: impl FnMut(usize, &ArrayRef, usize, f64) -> Result<()>,
+) -> Result<()> {
+    let mut cache: BTreeMap<&str, Option<(ArrayRef, Float64Array)>> = BTreeMap::new();
+    for (i, t) in ts.iter().enumerate() {
+        if !cache.contains_key(t.column.as_str()) {
+            cache.insert(&t.column, values(batch, &t.column)?);
+        }
+        let Some(Some((stored, v))) = cache.get(t.column.as_str()) else {
+            continue;
+        };
+        for (j, x) in v.iter().enumerate() {
+            if let Some(x) = x.filter(|x| !x.is_nan()) {
+                each(i, stored, j, x)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Per bin: documents, and those a 10% move changes (kept: stricter removes; removed:
+/// looser keeps, of this reason), and removed for this reason on this side.
+type Bins = Vec<[u64; 3]>;
+
+fn bin_rows(bins: &Bins, with_side: bool) -> Vec<Map<String, Value>> {
+    bins.iter()
+        .enumerate()
+        .filter(|(_, c)| c[0] > 0)
+        .map(|(b, c)| {
+            let mut r = Map::new();
+            r.insert("b".into(), Value::from(b as i64));
+            r.insert("n".into(), Value::from(c[0]));
+            r.insert("m".into(), Value::from(c[1]));
+            if with_side {
+                r.insert("k".into(), Value::from(c[2]));
+            }
+            r
+        })
+        .collect()
+}
+
+fn count_row(n: u64) -> Vec<Map<String, Value>> {
+    let mut r = Map::new();
+    r.insert("n".into(), Value::from(n));
+    vec![r]
+}
+
+/// The aggregates [`render`] draws for `st`'s thresholds, from one read of the signal
+/// columns of its sampled kept (`kept`) and removed (`removed`) part files: per threshold
+/// `thr:<stage>:<i>` (bins: `b`, `n`, `m` stricter), `…_removed` (bins: `b`, `n`, `m`
+/// looser, `k` removed on its side) and, for a reason that removed documents,
+/// `…_near` (the kept `id`s and values nearest the limit, nearest first, ties by id);
+/// `thr:<stage>:total` and `…:total_removed` count the rows read. A table without part
+/// files adds no keys; null and NaN signals are in no bin.
+pub(super) fn computed(st: &StageStats, kept: &[PathBuf], removed: &[PathBuf]) -> Result<Agg> {
+    let ts = &st.thresholds;
+    let moves: Vec<Moves> = ts.iter().map(Moves::new).collect();
+    let widths: Vec<f64> = ts.iter().map(width).collect();
+    let mut agg = Agg::new();
+    let signal_columns = ts.iter().map(|t| t.column.as_str());
+    if !kept.is_empty() {
+        let wanted: BTreeSet<&str> = signal_columns.clone().chain([columns::ID]).collect();
+        let mut bins: Vec<Bins> = vec![vec![[0; 3]; BINS as usize + 1]; ts.len()];
+        let wants_near: Vec<bool> = ts
+            .iter()
+            .map(|t| st.docs_removed.contains_key(&t.reason))
+            .collect();
+        // Nearest kept rows per threshold: (distance, id, value as stored).
+        let mut near: Vec<Vec<(f64, String, Value)>> = vec![Vec::new(); ts.len()];
+        let mut rows = 0u64;
+        scan(kept, &wanted, |batch| {
+            rows += batch.num_rows() as u64;
+            let ids = batch
+                .column_by_name(columns::ID)
+                .and_then(|c| c.as_string_opt::<i32>());
+            each_signal(batch, ts, |i, stored, j, x| {
+                let c = &mut bins[i][bin(x, widths[i])];
+                c[0] += 1;
+                c[1] += u64::from(moves[i].stricter(x));
+                let Some(id) = ids.filter(|_| wants_near[i]).map(|ids| ids.value(j)) else {
+                    return Ok(());
+                };
+                let d = (x - ts[i].limit).abs();
+                let nearer = |n: &(f64, String, Value)| (d, id) < (n.0, n.1.as_str());
+                let best = &mut near[i];
+                if best.len() < NEAR || best.last().is_some_and(nearer) {
+                    best.push((d, id.to_string(), stored_value(stored, j)?));
+                    best.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                    best.truncate(NEAR);
+                }
+                Ok(())
+            })
+        })?;
+        agg.insert(format!("thr:{}:total", st.name), count_row(rows));
+        for (i, b) in bins.iter().enumerate() {
+            agg.insert(format!("thr:{}:{i}", st.name), bin_rows(b, false));
+            if wants_near[i] {
+                let shown = near[i]
+                    .iter()
+                    .map(|(_, id, v)| {
+                        let mut r = Map::new();
+                        r.insert("id".into(), Value::from(id.as_str()));
+                        r.insert("v".into(), v.clone());
+                        r
+                    })
+                    .collect();
+                agg.insert(format!("thr:{}:{i}_near", st.name), shown);
+            }
+        }
+    }
+    if !removed.is_empty() {
+        let wanted: BTreeSet<&str> = signal_columns.chain([columns::REASON]).collect();
+        let mut bins: Vec<Bins> = vec![vec![[0; 3]; BINS as usize + 1]; ts.len()];
+        let mut rows = 0u64;
+        scan(removed, &wanted, |batch| {
+            rows += batch.num_rows() as u64;
+            let reasons = batch
+                .column_by_name(columns::REASON)
+                .and_then(|c| c.as_string_opt::<i32>());
+            each_signal(batch, ts, |i, _, j, x| {
+                let mine = reasons.is_some_and(|r| r.is_valid(j) && r.value(j) == ts[i].reason);
+                let c = &mut bins[i][bin(x, widths[i])];
+                c[0] += 1;
+                c[1] += u64::from(mine && moves[i].looser(x));
+                c[2] += u64::from(mine && moves[i].side(x));
+                Ok(())
+            })
+        })?;
+        agg.insert(format!("thr:{}:total_removed", st.name), count_row(rows));
+        for (i, b) in bins.iter().enumerate() {
+            agg.insert(format!("thr:{}:{i}_removed", st.name), bin_rows(b, true));
+        }
+    }
+    Ok(agg)
 }
 
 fn sum(rows: Option<&Vec<Map<String, Value>>>, key: &str) -> f64 {
@@ -338,21 +461,82 @@ mod tests {
     }
 
     #[test]
-    fn moved_conditions_bracket_the_limit() {
-        assert_eq!(
-            moved(&t("<", 50.0)),
-            (
-                "\"f.x\" >= 50.0 AND \"f.x\" < 55.00000000000001".into(),
-                "\"f.x\" >= 45.0 AND \"f.x\" < 50.0".into(),
-                "\"f.x\" < 50.0".into()
-            )
-        );
-        assert_eq!(
-            moved(&t(">", 0.5)).1,
-            "\"f.x\" > 0.5 AND \"f.x\" <= 0.55".to_string(),
-            "looser raises a maximum"
-        );
+    fn moves_bracket_the_limit() {
+        // Removed below 50: stricter (55) also removes [50, 55); looser (45) keeps [45, 50).
+        let t50 = t("<", 50.0);
+        let m = Moves::new(&t50);
+        assert!(m.stricter(50.0) && m.stricter(54.9) && !m.stricter(55.1) && !m.stricter(49.0));
+        assert!(m.looser(45.0) && m.looser(49.9) && !m.looser(44.9) && !m.looser(50.0));
+        assert!(m.side(49.9) && !m.side(50.0));
+        // Removed above 0.5: looser (0.55) keeps (0.5, 0.55].
+        let t05 = t(">", 0.5);
+        let m = Moves::new(&t05);
+        assert!(m.looser(0.55) && !m.looser(0.5) && !m.looser(0.56));
+        assert!(m.stricter(0.5) && m.stricter(0.46) && !m.stricter(0.44));
         assert_eq!(round(0.123456), 0.1235);
         assert!((width(&t(">", 0.3)) - 0.03).abs() < 1e-12);
+        assert_eq!(
+            (bin(-1.0, 0.03), bin(0.3, 0.03), bin(9.0, 0.03)),
+            (0, 10, 20)
+        );
+    }
+    #[test]
+    fn computed_bins_moves_and_nearest_from_the_parts() {
+        use std::sync::Arc;
+
+        use arrow::array::{Float32Array, StringArray};
+
+        use super::super::read::testing::{folder, write_part};
+        let dir = folder("thresholds");
+        let (kept, removed) = (dir.join("part-k.parquet"), dir.join("part-r.parquet"));
+        let ids = |v: &[&str]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
+        let q = |v: Vec<Option<f32>>| Arc::new(Float32Array::from(v)) as ArrayRef;
+        write_part(
+            &kept,
+            vec![
+                ("id", ids(&["c", "a", "b", "d", "e"])),
+                (
+                    "f.x",
+                    q(vec![Some(12.0), Some(8.0), Some(12.0), Some(10.5), None]),
+                ),
+            ],
+        );
+        write_part(
+            &removed,
+            vec![
+                ("id", ids(&["r1", "r2", "r3", "r4"])),
+                ("reason", ids(&["r:x", "r:x", "other", "other"])),
+                (
+                    "f.x",
+                    q(vec![Some(5.0), Some(9.5), Some(9.5), Some(f32::NAN)]),
+                ),
+            ],
+        );
+        let st = StageStats {
+            name: "quality".into(),
+            docs_removed: [("r:x".into(), 2)].into(),
+            thresholds: vec![t("<", 10.0)],
+            ..Default::default()
+        };
+        let got = computed(&st, &[kept], &[removed]).unwrap();
+        let shown = |k: &str| serde_json::to_string(&got[k]).unwrap();
+        // Width 1: 8 in bin 8, 10.5 in 10 (10% stricter removes it), 12 in 12.
+        assert_eq!(
+            shown("thr:quality:0"),
+            r#"[{"b":8,"m":0,"n":1},{"b":10,"m":1,"n":1},{"b":12,"m":0,"n":2}]"#
+        );
+        // 10% looser keeps r2 (9.5) of this reason, not r3 of another; NaN is in no bin.
+        assert_eq!(
+            shown("thr:quality:0_removed"),
+            r#"[{"b":5,"k":1,"m":0,"n":1},{"b":9,"k":1,"m":1,"n":2}]"#
+        );
+        assert_eq!(
+            shown("thr:quality:0_near"),
+            r#"[{"id":"d","v":10.5},{"id":"a","v":8.0}]"#,
+            "nearest first, ties (a, b, c at 2) by id"
+        );
+        assert_eq!(shown("thr:quality:total"), r#"[{"n":5}]"#);
+        assert_eq!(shown("thr:quality:total_removed"), r#"[{"n":4}]"#);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

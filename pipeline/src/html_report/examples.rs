@@ -1,0 +1,163 @@
+//! The report's removed examples: per stage and reason, the first few removed documents
+//! by id with their detail and the signal that removed them, from one read of the
+//! removed table's sampled part files (its id, reason, detail and signal columns).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use arrow::array::{Array, AsArray};
+use serde_json::{Map, Value};
+use taojin_schemas::{StageStats, columns};
+
+use super::read::{scan, stored_value};
+use super::thresholds::Agg;
+use crate::error::Result;
+
+/// One example row, as the report's queries return rows.
+type Row = Map<String, Value>;
+
+/// Removed examples shown per reason.
+const EXAMPLES: usize = 3;
+
+/// `ex:<stage>:<reason>` for every reason `st` removed documents for: the [`EXAMPLES`]
+/// removed rows of that reason with the smallest ids, each `id`, `detail` (when set) and,
+/// where `evidence(reason)` names a column, `signal` (its name) and `value` (when set).
+/// No keys when `removed` (the table's sampled part files) is empty.
+pub(super) fn computed<'a>(
+    st: &'a StageStats,
+    removed: &[PathBuf],
+    evidence: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Agg> {
+    let mut agg = Agg::new();
+    if removed.is_empty() || st.docs_removed.is_empty() {
+        return Ok(agg);
+    }
+    let signal: BTreeMap<&str, &str> = st
+        .docs_removed
+        .keys()
+        .filter_map(|r| Some((r.as_str(), evidence(r)?)))
+        .collect();
+    let wanted: BTreeSet<&str> = [columns::ID, columns::REASON, columns::DETAIL]
+        .into_iter()
+        .chain(signal.values().copied())
+        .collect();
+    // Per reason, the smallest ids so far and their rows, sorted by id.
+    let mut best: BTreeMap<&str, Vec<(String, Row)>> = st
+        .docs_removed
+        .keys()
+        .map(|r| (r.as_str(), Vec::new()))
+        .collect();
+    scan(removed, &wanted, |batch| {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_string_opt::<i32>())
+        };
+        let (Some(ids), Some(reasons)) = (text(columns::ID), text(columns::REASON)) else {
+            return Ok(());
+        };
+        let details = text(columns::DETAIL);
+        for j in 0..batch.num_rows() {
+            if !reasons.is_valid(j) || !ids.is_valid(j) {
+                continue;
+            }
+            let (reason, id) = (reasons.value(j), ids.value(j));
+            let Some(rows) = best.get_mut(reason) else {
+                continue;
+            };
+            if rows.len() >= EXAMPLES && rows.last().is_some_and(|(last, _)| id >= last.as_str()) {
+                continue;
+            }
+            let mut r = Map::new();
+            r.insert("id".into(), Value::from(id));
+            if let Some(d) = details.filter(|d| d.is_valid(j)) {
+                r.insert("detail".into(), Value::from(d.value(j)));
+            }
+            if let Some(&c) = signal.get(reason) {
+                r.insert("signal".into(), Value::from(c));
+                if let Some(v) = batch.column_by_name(c).filter(|v| v.is_valid(j)) {
+                    r.insert("value".into(), stored_value(v, j)?);
+                }
+            }
+            let at = rows.partition_point(|(other, _)| other.as_str() <= id);
+            rows.insert(at, (id.to_string(), r));
+            rows.truncate(EXAMPLES);
+        }
+        Ok(())
+    })?;
+    for (reason, rows) in best {
+        let rows = rows.into_iter().map(|(_, r)| r).collect();
+        agg.insert(format!("ex:{}:{reason}", st.name), rows);
+    }
+    Ok(agg)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float32Array, StringArray};
+
+    use super::super::read::testing::{folder, write_part};
+    use super::*;
+
+    fn strings(v: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    #[test]
+    fn smallest_ids_per_reason_across_files_with_their_signal() {
+        let dir = folder("examples");
+        let (a, b) = (dir.join("part-a.parquet"), dir.join("part-b.parquet"));
+        write_part(
+            &a,
+            vec![
+                ("id", strings(&[Some("d"), Some("b"), Some("f")])),
+                ("reason", strings(&[Some("x"), Some("x"), Some("y")])),
+                ("detail", strings(&[Some("dd"), None, Some("ff")])),
+                (
+                    "s",
+                    Arc::new(Float32Array::from(vec![Some(0.3), None, Some(2.0)])),
+                ),
+            ],
+        );
+        write_part(
+            &b,
+            vec![
+                ("id", strings(&[Some("e"), Some("a"), Some("c")])),
+                ("reason", strings(&[Some("x"), Some("x"), Some("z")])),
+                ("detail", strings(&[None, None, None])),
+                ("s", Arc::new(Float32Array::from(vec![3.0, 1.25, 4.0]))),
+            ],
+        );
+        let st = StageStats {
+            name: "q".into(),
+            docs_removed: [("x".into(), 4), ("y".into(), 1), ("w".into(), 0)].into(),
+            ..Default::default()
+        };
+        let got = computed(&st, &[a, b], |r| match r {
+            "x" => Some("s"),
+            "y" => Some("not_a_column"),
+            _ => None,
+        })
+        .unwrap();
+        let shown = |k: &str| serde_json::to_string(&got[k]).unwrap();
+        assert_eq!(
+            shown("ex:q:x"),
+            r#"[{"id":"a","signal":"s","value":1.25},{"id":"b","signal":"s"},{"detail":"dd","id":"d","signal":"s","value":0.3}]"#,
+            "the three smallest ids, an f32 value as stored, nulls left out"
+        );
+        assert_eq!(
+            shown("ex:q:y"),
+            r#"[{"detail":"ff","id":"f","signal":"not_a_column"}]"#
+        );
+        assert_eq!(shown("ex:q:w"), "[]", "every reason of the stage has a key");
+        assert_eq!(
+            got.len(),
+            3,
+            "a reason the stage did not count is not shown"
+        );
+        assert!(computed(&st, &[], |_| None).unwrap().is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
