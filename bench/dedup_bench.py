@@ -35,12 +35,14 @@ def timed(cmd, env=None):
     return secs, usage.ru_maxrss / 1024, out
 
 
-def job(path, corpus, out, memory_limit):
+def job(path, corpus, out, memory_limit, minhash_only=False):
     with open(path, "w") as f:
         f.write(f'[job]\nname = "dedup"\noutput = "{out}"\non_bad_record = "skip"\n\n'
-                f'[[inputs]]\nname = "corpus"\npath = "{corpus}"\n\n[[stages]]\nkind = "normalize"\n\n'
-                f'[[stages]]\nkind = "exact_dedup"\nmemory_limit = "{memory_limit}"\n\n'
-                f'[[stages]]\nkind = "minhash_dedup"\nmemory_limit = "{memory_limit}"\n')
+                f'[[inputs]]\nname = "corpus"\npath = "{corpus}"\n\n')
+        if not minhash_only:
+            f.write(f'[[stages]]\nkind = "normalize"\n\n'
+                    f'[[stages]]\nkind = "exact_dedup"\nmemory_limit = "{memory_limit}"\n\n')
+        f.write(f'[[stages]]\nkind = "minhash_dedup"\nmemory_limit = "{memory_limit}"\n')
 
 
 def perturb(text, rng):
@@ -108,6 +110,13 @@ def main():
     # held-out comparison times it against the peers' own seconds.
     rows.append({"tool": "taojin whole process (normalize+exact+minhash)", "threads": 1,
                  "mb_per_s": round(in_mb / statistics.median(whole), 2), "removed": "-"})
+    # A job of minhash_dedup alone over the JSONL (start, read, signatures, LSH, clusters,
+    # write, report): what rensa's script does, end to end.
+    jm = os.path.join(work, "job-minhash.toml")
+    job(jm, corpus, os.path.join(work, "out-minhash"), a.memory_limit, minhash_only=True)
+    alone = statistics.median(timed([a.taojin, "run", jm, "--force", "--threads", "1"])[0] for _ in range(a.repeat))
+    rows.append({"tool": "taojin whole process (minhash_dedup alone)", "threads": 1,
+                 "mb_per_s": round(in_mb / alone, 2), "removed": "-"})
     peers = {}
     if a.peers and os.path.exists(os.path.join(a.peers, ".venv/bin/python")):
         py = os.path.join(a.peers, ".venv/bin/python")
@@ -133,6 +142,12 @@ def main():
         r["taojin_signatures_per_core_ratio"] = round(sig / per_core, 1)
         print(f"  {r['tool']:<40} threads {r['threads']}  {r['mb_per_s']:>8} MB/s  removed {r['removed']:>6}  "
               f"stage ratio {r['taojin_stage_per_core_ratio']:>6}  signature ratio {r['taojin_signatures_per_core_ratio']:>6}")
+
+    if "rensa" in peers:
+        whole_mb_s = next(r["mb_per_s"] for r in rows if r["tool"].endswith("(minhash_dedup alone)"))
+        rensa = next(r["mb_per_s"] for r in rows if r["tool"].startswith("rensa"))
+        print(f"  whole process: taojin minhash_dedup-only job {whole_mb_s} MB/s vs rensa {rensa} MB/s "
+              f"(its own read+shingle+minhash+LSH seconds) = {whole_mb_s / rensa:.1f}x per core")
 
     # 2. Scaling.
     scale_src = os.path.abspath(a.scale_corpus or a.corpus)
