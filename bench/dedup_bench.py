@@ -20,19 +20,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest_bench import timed as run_timed  # noqa: E402  (stderr to a file, peak RSS)
 
 
-def timed(cmd, env=None):
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - start
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return secs, usage.ru_maxrss / 1024, out
+def timed(cmd):
+    """(seconds, peak RSS MiB, stdout) of cmd. Both its outputs go to files, not pipes
+    read after the wait: datatrove logs more than a pipe holds, and would block."""
+    with tempfile.TemporaryFile() as out:
+        secs, rss, _ = run_timed(cmd, stdout=out)
+        out.seek(0)
+        return secs, rss, out.read().decode()
 
 
 def job(path, corpus, out, memory_limit, minhash_only=False):
