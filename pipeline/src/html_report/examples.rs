@@ -2,14 +2,12 @@
 //! by id with their detail and the signal that removed them, from one read of the
 //! removed table's sampled part files (its id, reason, detail and signal columns).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, RecordBatch};
 use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use taojin_schemas::{StageStats, columns};
 
-use super::read::{scan, stored_value};
+use super::read::stored_value;
 use super::thresholds::Agg;
 use crate::error::Result;
 
@@ -19,35 +17,39 @@ type Row = Map<String, Value>;
 /// Removed examples shown per reason.
 const EXAMPLES: usize = 3;
 
-/// `ex:<stage>:<reason>` for every reason `st` removed documents for: the [`EXAMPLES`]
-/// removed rows of that reason with the smallest ids, each `id`, `detail` (when set) and,
-/// where `evidence(reason)` names a column, `signal` (its name) and `value` (when set).
-/// No keys when `removed` (the table's sampled part files) is empty.
-pub(super) fn computed<'a>(
+/// The removed examples of a stage, tallied from batches of its sampled removed part
+/// files read with [`Examples::columns`] (the caller reads the table once for every
+/// section that needs it).
+pub(super) struct Examples<'a> {
     st: &'a StageStats,
-    removed: &[PathBuf],
-    evidence: impl Fn(&str) -> Option<&'a str>,
-) -> Result<Agg> {
-    let mut agg = Agg::new();
-    if removed.is_empty() || st.docs_removed.is_empty() {
-        return Ok(agg);
+    /// The signal column shown for each reason that has one.
+    signal: BTreeMap<&'a str, &'a str>,
+    /// Per reason counted by the stage, the smallest ids so far and their rows, by id.
+    best: BTreeMap<&'a str, Vec<(String, Row)>>,
+}
+
+impl<'a> Examples<'a> {
+    /// An empty tally of `st`'s removal reasons; `evidence(reason)` names the signal
+    /// column shown beside a reason's examples, where it has one.
+    pub(super) fn new(st: &'a StageStats, evidence: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let reasons = || st.docs_removed.keys().map(String::as_str);
+        Examples {
+            st,
+            signal: reasons().filter_map(|r| Some((r, evidence(r)?))).collect(),
+            best: reasons().map(|r| (r, Vec::new())).collect(),
+        }
     }
-    let signal: BTreeMap<&str, &str> = st
-        .docs_removed
-        .keys()
-        .filter_map(|r| Some((r.as_str(), evidence(r)?)))
-        .collect();
-    let wanted: BTreeSet<&str> = [columns::ID, columns::REASON, columns::DETAIL]
-        .into_iter()
-        .chain(signal.values().copied())
-        .collect();
-    // Per reason, the smallest ids so far and their rows, sorted by id.
-    let mut best: BTreeMap<&str, Vec<(String, Row)>> = st
-        .docs_removed
-        .keys()
-        .map(|r| (r.as_str(), Vec::new()))
-        .collect();
-    scan(removed, &wanted, |batch| {
+
+    /// The removed table's columns it reads.
+    pub(super) fn columns(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let signals: BTreeSet<&'a str> = self.signal.values().copied().collect();
+        [columns::ID, columns::REASON, columns::DETAIL]
+            .into_iter()
+            .chain(signals)
+    }
+
+    /// Adds a batch of removed rows.
+    pub(super) fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let text = |name: &str| {
             batch
                 .column_by_name(name)
@@ -62,7 +64,7 @@ pub(super) fn computed<'a>(
                 continue;
             }
             let (reason, id) = (reasons.value(j), ids.value(j));
-            let Some(rows) = best.get_mut(reason) else {
+            let Some(rows) = self.best.get_mut(reason) else {
                 continue;
             };
             if rows.len() >= EXAMPLES && rows.last().is_some_and(|(last, _)| id >= last.as_str()) {
@@ -73,7 +75,7 @@ pub(super) fn computed<'a>(
             if let Some(d) = details.filter(|d| d.is_valid(j)) {
                 r.insert("detail".into(), Value::from(d.value(j)));
             }
-            if let Some(&c) = signal.get(reason) {
+            if let Some(&c) = self.signal.get(reason) {
                 r.insert("signal".into(), Value::from(c));
                 if let Some(v) = batch.column_by_name(c).filter(|v| v.is_valid(j)) {
                     r.insert("value".into(), stored_value(v, j)?);
@@ -84,12 +86,25 @@ pub(super) fn computed<'a>(
             rows.truncate(EXAMPLES);
         }
         Ok(())
-    })?;
-    for (reason, rows) in best {
-        let rows = rows.into_iter().map(|(_, r)| r).collect();
-        agg.insert(format!("ex:{}:{reason}", st.name), rows);
     }
-    Ok(agg)
+
+    /// `ex:<stage>:<reason>` for every reason the stage counted, when the table was read
+    /// (`read`: it had part files): the [`EXAMPLES`] removed rows of that reason with the
+    /// smallest ids, each `id`, `detail` (when set) and, where the reason has a signal
+    /// column, `signal` (its name) and `value` (when set).
+    pub(super) fn finish(self, read: bool) -> Agg {
+        if !read {
+            return Agg::new();
+        }
+        let name = &self.st.name;
+        self.best
+            .into_iter()
+            .map(|(reason, rows)| {
+                let rows = rows.into_iter().map(|(_, r)| r).collect();
+                (format!("ex:{name}:{reason}"), rows)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +113,7 @@ mod tests {
 
     use arrow::array::{ArrayRef, Float32Array, StringArray};
 
+    use super::super::read::scan;
     use super::super::read::testing::{folder, write_part};
     use super::*;
 
@@ -135,12 +151,15 @@ mod tests {
             docs_removed: [("x".into(), 4), ("y".into(), 1), ("w".into(), 0)].into(),
             ..Default::default()
         };
-        let got = computed(&st, &[a, b], |r| match r {
+        let evidence = |r: &str| match r {
             "x" => Some("s"),
             "y" => Some("not_a_column"),
             _ => None,
-        })
-        .unwrap();
+        };
+        let mut examples = Examples::new(&st, evidence);
+        let wanted: BTreeSet<&str> = examples.columns().collect();
+        scan(&[a, b], &wanted, |batch| examples.add(batch)).unwrap();
+        let got = examples.finish(true);
         let shown = |k: &str| serde_json::to_string(&got[k]).unwrap();
         assert_eq!(
             shown("ex:q:x"),
@@ -157,7 +176,10 @@ mod tests {
             3,
             "a reason the stage did not count is not shown"
         );
-        assert!(computed(&st, &[], |_| None).unwrap().is_empty());
+        assert!(
+            Examples::new(&st, |_| None).finish(false).is_empty(),
+            "no table, no keys"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -244,10 +244,21 @@ fn aggregates(
         let dir = out.join(&st.name);
         let removed = format!("{}_removed", st.name);
         let removed_files = sampled_parts(&dir.join("removed"), &removed, SAMPLE_FILES, picked);
-        let mut found = examples::computed(st, &removed_files, |r| evidence_column(st, r))?;
-        if !st.thresholds.is_empty() {
+        let mut examples = examples::Examples::new(st, |r| evidence_column(st, r));
+        let mut tally = (!st.thresholds.is_empty()).then(|| thresholds::Tally::new(st));
+        let mut wanted: BTreeSet<&str> = examples.columns().collect();
+        wanted.extend(tally.iter().flat_map(|t| t.removed_columns()));
+        // One read of the removed table serves both sections.
+        read::scan(&removed_files, &wanted, |batch| {
+            examples.add(batch)?;
+            tally.as_mut().map_or(Ok(()), |t| t.add_removed(batch))
+        })?;
+        let mut found = examples.finish(!removed_files.is_empty());
+        if let Some(mut t) = tally {
             let kept_files = sampled_parts(&dir, &st.name, SAMPLE_FILES, picked);
-            found.append(&mut thresholds::computed(st, &kept_files, &removed_files)?);
+            let wanted: BTreeSet<&str> = t.kept_columns().collect();
+            read::scan(&kept_files, &wanted, |batch| t.add_kept(batch))?;
+            found.append(&mut t.finish(!kept_files.is_empty(), !removed_files.is_empty()));
         }
         for (k, v) in found {
             if k.starts_with("ex:") {

@@ -5,16 +5,15 @@
 //! two limits; looser brings back at most the documents this reason removed between
 //! them, fewer where another rule also catches them), and kept documents nearest it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use serde_json::{Map, Value};
 use taojin_schemas::{RunStats, StageStats, Threshold, columns};
 
-use super::read::{scan, stored_value};
+use super::read::stored_value;
 use super::{esc, fmt_num, num, section, table, text};
 use crate::error::Result;
 
@@ -155,93 +154,142 @@ fn count_row(n: u64) -> Vec<Map<String, Value>> {
     vec![r]
 }
 
-/// The aggregates [`render`] draws for `st`'s thresholds, from one read of the signal
-/// columns of its sampled kept (`kept`) and removed (`removed`) part files: per threshold
-/// `thr:<stage>:<i>` (bins: `b`, `n`, `m` stricter), `…_removed` (bins: `b`, `n`, `m`
-/// looser, `k` removed on its side) and, for a reason that removed documents,
-/// `…_near` (the kept `id`s and values nearest the limit, nearest first, ties by id);
-/// `thr:<stage>:total` and `…:total_removed` count the rows read. A table without part
-/// files adds no keys; null and NaN signals are in no bin.
-pub(super) fn computed(st: &StageStats, kept: &[PathBuf], removed: &[PathBuf]) -> Result<Agg> {
-    let ts = &st.thresholds;
-    let moves: Vec<Moves> = ts.iter().map(Moves::new).collect();
-    let widths: Vec<f64> = ts.iter().map(width).collect();
-    let mut agg = Agg::new();
-    let signal_columns = ts.iter().map(|t| t.column.as_str());
-    if !kept.is_empty() {
-        let wanted: BTreeSet<&str> = signal_columns.clone().chain([columns::ID]).collect();
-        let mut bins: Vec<Bins> = vec![vec![[0; 3]; BINS as usize + 1]; ts.len()];
-        let wants_near: Vec<bool> = ts
-            .iter()
-            .map(|t| st.docs_removed.contains_key(&t.reason))
-            .collect();
-        // Nearest kept rows per threshold: (distance, id, value as stored).
-        let mut near: Vec<Vec<(f64, String, Value)>> = vec![Vec::new(); ts.len()];
-        let mut rows = 0u64;
-        scan(kept, &wanted, |batch| {
-            rows += batch.num_rows() as u64;
-            let ids = batch
-                .column_by_name(columns::ID)
-                .and_then(|c| c.as_string_opt::<i32>());
-            each_signal(batch, ts, |i, stored, j, x| {
-                let c = &mut bins[i][bin(x, widths[i])];
-                c[0] += 1;
-                c[1] += u64::from(moves[i].stricter(x));
-                let Some(id) = ids.filter(|_| wants_near[i]).map(|ids| ids.value(j)) else {
-                    return Ok(());
-                };
-                let d = (x - ts[i].limit).abs();
-                let nearer = |n: &(f64, String, Value)| (d, id) < (n.0, n.1.as_str());
-                let best = &mut near[i];
-                if best.len() < NEAR || best.last().is_some_and(nearer) {
-                    best.push((d, id.to_string(), stored_value(stored, j)?));
-                    best.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-                    best.truncate(NEAR);
-                }
-                Ok(())
-            })
-        })?;
-        agg.insert(format!("thr:{}:total", st.name), count_row(rows));
-        for (i, b) in bins.iter().enumerate() {
-            agg.insert(format!("thr:{}:{i}", st.name), bin_rows(b, false));
-            if wants_near[i] {
-                let shown = near[i]
-                    .iter()
+/// The aggregates [`render`] draws for a stage's thresholds, tallied from batches of its
+/// sampled kept ([`Tally::add_kept`]) and removed ([`Tally::add_removed`]) part files,
+/// read with [`Tally::kept_columns`] and [`Tally::removed_columns`]: the caller reads each
+/// table once for every section that needs it.
+pub(super) struct Tally<'a> {
+    st: &'a StageStats,
+    moves: Vec<Moves<'a>>,
+    widths: Vec<f64>,
+    /// Whether nearest kept rows are shown: the reason removed documents.
+    wants_near: Vec<bool>,
+    kept: Vec<Bins>,
+    removed: Vec<Bins>,
+    /// Nearest kept rows per threshold: (distance, id, value as stored), nearest first.
+    near: Vec<Vec<(f64, String, Value)>>,
+    kept_rows: u64,
+    removed_rows: u64,
+}
+
+impl<'a> Tally<'a> {
+    /// An empty tally of `st`'s thresholds.
+    pub(super) fn new(st: &'a StageStats) -> Self {
+        let ts = &st.thresholds;
+        let bins = vec![vec![[0; 3]; BINS as usize + 1]; ts.len()];
+        Tally {
+            st,
+            moves: ts.iter().map(Moves::new).collect(),
+            widths: ts.iter().map(width).collect(),
+            wants_near: ts
+                .iter()
+                .map(|t| st.docs_removed.contains_key(&t.reason))
+                .collect(),
+            kept: bins.clone(),
+            removed: bins,
+            near: vec![Vec::new(); ts.len()],
+            kept_rows: 0,
+            removed_rows: 0,
+        }
+    }
+
+    fn signal_columns(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.st.thresholds.iter().map(|t| t.column.as_str())
+    }
+
+    /// The kept table's columns it reads.
+    pub(super) fn kept_columns(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.signal_columns().chain([columns::ID])
+    }
+
+    /// The removed table's columns it reads.
+    pub(super) fn removed_columns(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.signal_columns().chain([columns::REASON])
+    }
+
+    /// Adds a batch of kept rows: bins, 10% stricter moves, nearest rows.
+    pub(super) fn add_kept(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.kept_rows += batch.num_rows() as u64;
+        let ids = batch
+            .column_by_name(columns::ID)
+            .and_then(|c| c.as_string_opt::<i32>());
+        let ts: &'a [Threshold] = &self.st.thresholds;
+        each_signal(batch, ts, |i, stored, j, x| {
+            let c = &mut self.kept[i][bin(x, self.widths[i])];
+            c[0] += 1;
+            c[1] += u64::from(self.moves[i].stricter(x));
+            let Some(ids) = ids.filter(|ids| self.wants_near[i] && ids.is_valid(j)) else {
+                return Ok(());
+            };
+            let (id, d) = (ids.value(j), (x - ts[i].limit).abs());
+            let best = &mut self.near[i];
+            let nearer = |n: &(f64, String, Value)| (d, id) < (n.0, n.1.as_str());
+            if best.len() < NEAR || best.last().is_some_and(nearer) {
+                best.push((d, id.to_string(), stored_value(stored, j)?));
+                best.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                best.truncate(NEAR);
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds a batch of removed rows: bins, 10% looser moves and removals on each
+    /// threshold's side, counted for its own reason only.
+    pub(super) fn add_removed(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.removed_rows += batch.num_rows() as u64;
+        let reasons = batch
+            .column_by_name(columns::REASON)
+            .and_then(|c| c.as_string_opt::<i32>());
+        let ts: &'a [Threshold] = &self.st.thresholds;
+        each_signal(batch, ts, |i, _, j, x| {
+            let mine = reasons.is_some_and(|r| r.is_valid(j) && r.value(j) == ts[i].reason);
+            let c = &mut self.removed[i][bin(x, self.widths[i])];
+            c[0] += 1;
+            c[1] += u64::from(mine && self.moves[i].looser(x));
+            c[2] += u64::from(mine && self.moves[i].side(x));
+            Ok(())
+        })
+    }
+
+    /// The keys [`render`] reads, for the tables that were read (`kept_read`,
+    /// `removed_read`: they had part files): per threshold `thr:<stage>:<i>` (bins: `b`,
+    /// `n`, `m` stricter), `…_removed` (bins: `b`, `n`, `m` looser, `k` removed on its
+    /// side) and, for a reason that removed documents, `…_near` (the kept `id`s and values
+    /// nearest the limit, nearest first, ties by id); `thr:<stage>:total` and
+    /// `…:total_removed` count the rows read. Null and NaN signals are in no bin.
+    pub(super) fn finish(self, kept_read: bool, removed_read: bool) -> Agg {
+        let name = &self.st.name;
+        let mut agg = Agg::new();
+        if kept_read {
+            agg.insert(format!("thr:{name}:total"), count_row(self.kept_rows));
+            for (i, b) in self.kept.iter().enumerate() {
+                agg.insert(format!("thr:{name}:{i}"), bin_rows(b, false));
+            }
+            let near = self.near.into_iter().enumerate();
+            for (i, rows) in near.filter(|(i, _)| self.wants_near[*i]) {
+                let shown = rows
+                    .into_iter()
                     .map(|(_, id, v)| {
                         let mut r = Map::new();
-                        r.insert("id".into(), Value::from(id.as_str()));
-                        r.insert("v".into(), v.clone());
+                        r.insert("id".into(), Value::from(id));
+                        r.insert("v".into(), v);
                         r
                     })
                     .collect();
-                agg.insert(format!("thr:{}:{i}_near", st.name), shown);
+                agg.insert(format!("thr:{name}:{i}_near"), shown);
             }
         }
-    }
-    if !removed.is_empty() {
-        let wanted: BTreeSet<&str> = signal_columns.chain([columns::REASON]).collect();
-        let mut bins: Vec<Bins> = vec![vec![[0; 3]; BINS as usize + 1]; ts.len()];
-        let mut rows = 0u64;
-        scan(removed, &wanted, |batch| {
-            rows += batch.num_rows() as u64;
-            let reasons = batch
-                .column_by_name(columns::REASON)
-                .and_then(|c| c.as_string_opt::<i32>());
-            each_signal(batch, ts, |i, _, j, x| {
-                let mine = reasons.is_some_and(|r| r.is_valid(j) && r.value(j) == ts[i].reason);
-                let c = &mut bins[i][bin(x, widths[i])];
-                c[0] += 1;
-                c[1] += u64::from(mine && moves[i].looser(x));
-                c[2] += u64::from(mine && moves[i].side(x));
-                Ok(())
-            })
-        })?;
-        agg.insert(format!("thr:{}:total_removed", st.name), count_row(rows));
-        for (i, b) in bins.iter().enumerate() {
-            agg.insert(format!("thr:{}:{i}_removed", st.name), bin_rows(b, true));
+        if removed_read {
+            agg.insert(
+                format!("thr:{name}:total_removed"),
+                count_row(self.removed_rows),
+            );
+            for (i, b) in self.removed.iter().enumerate() {
+                agg.insert(format!("thr:{name}:{i}_removed"), bin_rows(b, true));
+            }
         }
+        agg
     }
-    Ok(agg)
 }
 
 fn sum(rows: Option<&Vec<Map<String, Value>>>, key: &str) -> f64 {
@@ -481,12 +529,14 @@ mod tests {
         );
     }
     #[test]
-    fn computed_bins_moves_and_nearest_from_the_parts() {
+    fn tally_bins_moves_and_nearest_from_the_parts() {
         use std::sync::Arc;
 
         use arrow::array::{Float32Array, StringArray};
 
+        use super::super::read::scan;
         use super::super::read::testing::{folder, write_part};
+        use std::collections::BTreeSet;
         let dir = folder("thresholds");
         let (kept, removed) = (dir.join("part-k.parquet"), dir.join("part-r.parquet"));
         let ids = |v: &[&str]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
@@ -518,7 +568,14 @@ mod tests {
             thresholds: vec![t("<", 10.0)],
             ..Default::default()
         };
-        let got = computed(&st, &[kept], &[removed]).unwrap();
+        let mut tally = Tally::new(&st);
+        let (kc, rc): (BTreeSet<&str>, BTreeSet<&str>) = (
+            tally.kept_columns().collect(),
+            tally.removed_columns().collect(),
+        );
+        scan(&[kept], &kc, |b| tally.add_kept(b)).unwrap();
+        scan(&[removed], &rc, |b| tally.add_removed(b)).unwrap();
+        let got = tally.finish(true, true);
         let shown = |k: &str| serde_json::to_string(&got[k]).unwrap();
         // Width 1: 8 in bin 8, 10.5 in 10 (10% stricter removes it), 12 in 12.
         assert_eq!(
