@@ -214,19 +214,22 @@ pub fn text_bytes(batch: &RecordBatch) -> Result<u64> {
     Ok((offsets[offsets.len() - 1] - offsets[0]) as u64)
 }
 
+/// Column `name` of `batch` if it is there as Utf8 strings.
+pub fn utf8_column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+}
+
 /// The `text` column of a document batch.
 pub fn text_column(batch: &RecordBatch) -> Result<&StringArray> {
-    batch
-        .column_by_name(columns::TEXT)
-        .and_then(|c| c.as_string_opt::<i32>())
+    utf8_column(batch, columns::TEXT)
         .ok_or_else(|| PipelineError::Internal("batch has no Utf8 `text` column".into()))
 }
 
 /// The `id` column of a document batch.
 pub fn id_column(batch: &RecordBatch) -> Result<&StringArray> {
-    batch
-        .column_by_name(columns::ID)
-        .and_then(|c| c.as_string_opt::<i32>())
+    utf8_column(batch, columns::ID)
         .ok_or_else(|| PipelineError::Internal("batch has no Utf8 `id` column".into()))
 }
 

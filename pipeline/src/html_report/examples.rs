@@ -2,13 +2,14 @@
 //! by id with their detail and the signal that removed them, from one read of the
 //! removed table's sampled part files (its id, reason, detail and signal columns).
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, RecordBatch};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use taojin_schemas::{StageStats, columns};
 
 use super::read::stored_value;
 use super::thresholds::Agg;
+use crate::batch::utf8_column;
 use crate::error::Result;
 
 /// One example row, as the report's queries return rows.
@@ -50,11 +51,7 @@ impl<'a> Examples<'a> {
 
     /// Adds a batch of removed rows.
     pub(super) fn add(&mut self, batch: &RecordBatch) -> Result<()> {
-        let text = |name: &str| {
-            batch
-                .column_by_name(name)
-                .and_then(|c| c.as_string_opt::<i32>())
-        };
+        let text = |name: &str| utf8_column(batch, name);
         let (Some(ids), Some(reasons)) = (text(columns::ID), text(columns::REASON)) else {
             return Ok(());
         };

@@ -15,6 +15,7 @@ use taojin_schemas::{RunStats, StageStats, Threshold, columns};
 
 use super::read::stored_value;
 use super::{esc, fmt_num, num, section, table, text};
+use crate::batch::utf8_column;
 use crate::error::Result;
 
 /// Histogram bins: 20 across `[0, 2 × limit)`, the limit on the boundary after bin 9,
@@ -210,9 +211,7 @@ impl<'a> Tally<'a> {
     /// Adds a batch of kept rows: bins, 10% stricter moves, nearest rows.
     pub(super) fn add_kept(&mut self, batch: &RecordBatch) -> Result<()> {
         self.kept_rows += batch.num_rows() as u64;
-        let ids = batch
-            .column_by_name(columns::ID)
-            .and_then(|c| c.as_string_opt::<i32>());
+        let ids = utf8_column(batch, columns::ID);
         let ts: &'a [Threshold] = &self.st.thresholds;
         each_signal(batch, ts, |i, stored, j, x| {
             let c = &mut self.kept[i][bin(x, self.widths[i])];
@@ -237,9 +236,7 @@ impl<'a> Tally<'a> {
     /// threshold's side, counted for its own reason only.
     pub(super) fn add_removed(&mut self, batch: &RecordBatch) -> Result<()> {
         self.removed_rows += batch.num_rows() as u64;
-        let reasons = batch
-            .column_by_name(columns::REASON)
-            .and_then(|c| c.as_string_opt::<i32>());
+        let reasons = utf8_column(batch, columns::REASON);
         let ts: &'a [Threshold] = &self.st.thresholds;
         each_signal(batch, ts, |i, _, j, x| {
             let mine = reasons.is_some_and(|r| r.is_valid(j) && r.value(j) == ts[i].reason);
